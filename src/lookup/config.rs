@@ -1,0 +1,378 @@
+//! Selecting a strategy and its parameters, from TOML or from code.
+
+use std::fmt;
+use std::str::FromStr;
+use std::time::Duration;
+
+use serde::de::{self, Visitor};
+use serde::{Deserialize, Deserializer, Serialize};
+
+use crate::contact::Contact;
+use crate::id::NodeId;
+use crate::lookup::context::LookupSpec;
+use crate::lookup::delta::{Delta, DeltaParams};
+use crate::lookup::k_active::{KActive, KActiveParams};
+use crate::lookup::kademlia::{Kademlia, KademliaParams};
+use crate::lookup::machine::Lookup;
+use crate::lookup::query_rest::{QueryRest, QueryRestParams};
+use crate::lookup::{LookupMode, LookupStrategy};
+use crate::routing::RoutingTable;
+
+/// The strategies kadlab can run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum StrategyName {
+    /// Delta-bounded best-effort (seed 1).
+    Delta,
+    /// Closest-unchanged / query-rest (seed 2).
+    QueryRest,
+    /// Shortlist-until-k-active (seed 3).
+    KActive,
+    /// The Kademlia paper's rule (reference).
+    Kademlia,
+}
+
+impl StrategyName {
+    /// Every strategy, in report order.
+    pub const ALL: [StrategyName; 4] = [
+        StrategyName::Delta,
+        StrategyName::QueryRest,
+        StrategyName::KActive,
+        StrategyName::Kademlia,
+    ];
+
+    /// The name as written in configs and on the command line.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StrategyName::Delta => "delta",
+            StrategyName::QueryRest => "query-rest",
+            StrategyName::KActive => "k-active",
+            StrategyName::Kademlia => "kademlia",
+        }
+    }
+
+    /// The allowed names, for error messages.
+    pub fn allowed() -> String {
+        StrategyName::ALL.map(|s| s.as_str()).join(", ")
+    }
+}
+
+impl fmt::Display for StrategyName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for StrategyName {
+    type Err = ConfigError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        StrategyName::ALL
+            .into_iter()
+            .find(|n| n.as_str() == s)
+            .ok_or_else(|| ConfigError::UnknownStrategy(s.to_string()))
+    }
+}
+
+/// How many requests `delta` may send in all.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Budget {
+    /// At most this many.
+    Requests(u32),
+    /// No limit: ask until the frontier is empty (the seed's literal code).
+    Unlimited,
+}
+
+impl fmt::Display for Budget {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Budget::Requests(n) => write!(f, "{n}"),
+            Budget::Unlimited => f.write_str("none"),
+        }
+    }
+}
+
+impl FromStr for Budget {
+    type Err = ConfigError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        if s == "none" {
+            return Ok(Budget::Unlimited);
+        }
+        s.parse::<u32>()
+            .ok()
+            .filter(|&n| n > 0)
+            .map(Budget::Requests)
+            .ok_or_else(|| ConfigError::OutOfRange {
+                key: "budget",
+                value: s.to_string(),
+                allowed: "a whole number of requests ≥ 1, or \"none\"",
+            })
+    }
+}
+
+impl Serialize for Budget {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Budget::Requests(n) => s.serialize_u32(*n),
+            Budget::Unlimited => s.serialize_str("none"),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Budget {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct BudgetVisitor;
+        impl Visitor<'_> for BudgetVisitor {
+            type Value = Budget;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a number of requests ≥ 1, or \"none\"")
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Budget, E> {
+                u32::try_from(v)
+                    .ok()
+                    .filter(|&n| n > 0)
+                    .map(Budget::Requests)
+                    .ok_or_else(|| E::custom(format!("budget = {v} is out of range: {}", self.allowed())))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Budget, E> {
+                self.visit_i64(i64::try_from(v).unwrap_or(i64::MAX))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Budget, E> {
+                v.parse().map_err(E::custom)
+            }
+        }
+        impl BudgetVisitor {
+            fn allowed(&self) -> &'static str {
+                "use a number of requests ≥ 1, or \"none\""
+            }
+        }
+        d.deserialize_any(BudgetVisitor)
+    }
+}
+
+/// Why a configuration was refused. Each message names the key and what it
+/// accepts, so the fix is obvious from the message alone.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read config file {path}: {source}")]
+    Io {
+        /// The file.
+        path: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// Not valid TOML, an unknown key or a value of the wrong type; the
+    /// parser's message points at the line and names the key.
+    #[error("{0}")]
+    Toml(#[from] toml::de::Error),
+    /// A strategy name kadlab does not know.
+    #[error("unknown strategy {0:?}: allowed values are {allowed}", allowed = StrategyName::allowed())]
+    UnknownStrategy(String),
+    /// A value outside its range.
+    #[error("{key} = {value} is out of range: allowed is {allowed}")]
+    OutOfRange {
+        /// The key, as written in the file.
+        key: &'static str,
+        /// The value given.
+        value: String,
+        /// What is allowed.
+        allowed: &'static str,
+    },
+}
+
+/// Largest k: results are counted in a byte on the wire of some DHTs, and a
+/// bucket of more than 255 contacts is no longer a Kademlia bucket.
+pub const MAX_K: usize = 255;
+
+/// Which strategy a lookup uses, and its parameters: the `[lookup]` table of
+/// a kadlab TOML file. Keys not used by the chosen strategy are accepted (a
+/// comparison runs several strategies from one file).
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LookupConfig {
+    /// The strategy.
+    pub strategy: StrategyName,
+    /// α: parallelism of `query-rest`, `k-active` and `kademlia`.
+    pub alpha: usize,
+    /// k: result size.
+    pub k: usize,
+    /// δ: parallelism of `delta`.
+    pub delta: usize,
+    /// Total requests `delta` may send.
+    pub budget: Budget,
+    /// Per-request timeout, in milliseconds.
+    pub rpc_timeout_ms: u64,
+    /// Round timeout of `query-rest`, in milliseconds.
+    pub round_timeout_ms: u64,
+}
+
+impl Default for LookupConfig {
+    fn default() -> Self {
+        LookupConfig {
+            strategy: StrategyName::Kademlia,
+            alpha: 3,
+            k: 20,
+            delta: 3,
+            budget: Budget::Requests(20),
+            rpc_timeout_ms: 2000,
+            round_timeout_ms: 2000,
+        }
+    }
+}
+
+impl LookupConfig {
+    /// Check ranges that types alone cannot express.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let check = |ok: bool, key: &'static str, value: String, allowed: &'static str| {
+            if ok {
+                Ok(())
+            } else {
+                Err(ConfigError::OutOfRange {
+                    key,
+                    value,
+                    allowed,
+                })
+            }
+        };
+        check(
+            (1..=64).contains(&self.alpha),
+            "alpha",
+            self.alpha.to_string(),
+            "1 to 64",
+        )?;
+        check(
+            (1..=MAX_K).contains(&self.k),
+            "k",
+            self.k.to_string(),
+            "1 to 255",
+        )?;
+        check(
+            (1..=64).contains(&self.delta),
+            "delta",
+            self.delta.to_string(),
+            "1 to 64",
+        )?;
+        check(
+            self.budget != Budget::Requests(0),
+            "budget",
+            self.budget.to_string(),
+            "a number of requests ≥ 1, or \"none\"",
+        )?;
+        check(
+            (1..=600_000).contains(&self.rpc_timeout_ms),
+            "rpc_timeout_ms",
+            self.rpc_timeout_ms.to_string(),
+            "1 to 600000 (ten minutes)",
+        )?;
+        check(
+            (1..=600_000).contains(&self.round_timeout_ms),
+            "round_timeout_ms",
+            self.round_timeout_ms.to_string(),
+            "1 to 600000 (ten minutes)",
+        )
+    }
+
+    /// This configuration with another strategy, for comparisons.
+    pub fn with_strategy(&self, strategy: StrategyName) -> LookupConfig {
+        LookupConfig {
+            strategy,
+            ..self.clone()
+        }
+    }
+
+    /// The parameters that matter to the chosen strategy, as reports print
+    /// them (`alpha=3 k=20`).
+    pub fn describe(&self) -> String {
+        match self.strategy {
+            StrategyName::Delta => {
+                format!("delta={} budget={} k={}", self.delta, self.budget, self.k)
+            }
+            StrategyName::QueryRest => format!(
+                "alpha={} k={} round_timeout_ms={}",
+                self.alpha, self.k, self.round_timeout_ms
+            ),
+            StrategyName::KActive | StrategyName::Kademlia => {
+                format!("alpha={} k={}", self.alpha, self.k)
+            }
+        }
+    }
+
+    /// The per-request timeout.
+    pub fn rpc_timeout(&self) -> Duration {
+        Duration::from_millis(self.rpc_timeout_ms)
+    }
+
+    /// How many routing-table contacts the strategy starts from.
+    pub fn seed_count(&self) -> usize {
+        match self.strategy {
+            StrategyName::Delta => self.delta,
+            _ => self.alpha,
+        }
+    }
+
+    /// The lookup spec this configuration gives for a lookup of `target` by
+    /// `local`.
+    pub fn spec(&self, local: NodeId, target: NodeId, mode: LookupMode) -> LookupSpec {
+        LookupSpec {
+            local,
+            target,
+            mode,
+            k: self.k,
+            rpc_timeout: self.rpc_timeout(),
+        }
+    }
+
+    /// Start a lookup of `target` from `table` with the configured strategy:
+    /// this is how a configuration selects a strategy.
+    pub fn start(
+        &self,
+        table: &RoutingTable,
+        target: NodeId,
+        mode: LookupMode,
+    ) -> Box<dyn LookupStrategy> {
+        let seeds = table.closest(&target, self.seed_count());
+        self.start_from(self.spec(*table.local_id(), target, mode), &seeds)
+    }
+
+    /// Start a lookup for `spec` from explicit starting contacts, for
+    /// callers without a routing table. The local node and repeats are
+    /// dropped and the rest sorted closest first.
+    pub fn start_from(&self, spec: LookupSpec, seeds: &[Contact]) -> Box<dyn LookupStrategy> {
+        let target = spec.target;
+        let mut seeds: Vec<Contact> = seeds
+            .iter()
+            .filter(|c| c.id != spec.local)
+            .copied()
+            .collect();
+        seeds.sort_by_key(|c| (c.id.distance(&target), c.id));
+        seeds.dedup_by_key(|c| c.id);
+        let seeds = &seeds[..];
+        match self.strategy {
+            StrategyName::Delta => {
+                let params = DeltaParams {
+                    delta: self.delta,
+                    budget: self.budget,
+                };
+                Box::new(Lookup::new(spec, seeds, Delta::new(params, target, seeds)))
+            }
+            StrategyName::QueryRest => {
+                let params = QueryRestParams {
+                    alpha: self.alpha,
+                    round_timeout: Duration::from_millis(self.round_timeout_ms),
+                };
+                Box::new(Lookup::new(spec, seeds, QueryRest::new(params, seeds)))
+            }
+            StrategyName::KActive => {
+                let params = KActiveParams { alpha: self.alpha };
+                Box::new(Lookup::new(spec, seeds, KActive::new(params, target, seeds)))
+            }
+            StrategyName::Kademlia => {
+                let params = KademliaParams { alpha: self.alpha };
+                let rule = Kademlia::new(params, spec.k, target, seeds);
+                Box::new(Lookup::new(spec, seeds, rule))
+            }
+        }
+    }
+}

@@ -1,0 +1,184 @@
+//! `kademlia` — the paper's rule (Maymounkov & Mazières, 2002), the
+//! yardstick the seed strategies are measured against.
+//!
+//! The rule (ALGORITHMS.md §4):
+//! - start from the α closest routing-table contacts;
+//! - keep α requests in flight among the k closest known contacts not yet
+//!   asked; a contact whose request failed is dropped from that window;
+//! - when a full batch of α replies brings nothing closer than the best
+//!   contact seen, widen: ask **all** not-yet-asked contacts among the k
+//!   closest (up to k in flight). A reply that brings something closer
+//!   narrows the lookup back to α, as in libp2p-kad's `ClosestPeersIter`;
+//! - finish when the k closest known (failed ones excluded) have all
+//!   answered. Result: those k.
+//!
+//! Choices the paper leaves open, made here:
+//! - "a round brings nothing closer" is counted in replies: α replies in a
+//!   row without a closer contact (failures do not count, as in libp2p);
+//! - with fewer than k answering nodes reachable the lookup ends
+//!   `Exhausted` with those that answered.
+
+use std::collections::BTreeMap;
+
+use crate::contact::Contact;
+use crate::id::{Distance, NodeId};
+use crate::lookup::context::LookupContext;
+use crate::lookup::machine::{Rule, Step};
+use crate::lookup::outcome::EndReason;
+use crate::time::Time;
+
+/// Parameters of `kademlia` (k is the lookup's result size).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct KademliaParams {
+    /// α: requests in flight while the lookup makes progress.
+    pub alpha: usize,
+}
+
+/// Where a shortlist contact stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PeerState {
+    /// Known, not asked.
+    NotContacted,
+    /// Asked, reply pending.
+    Waiting,
+    /// Answered.
+    Succeeded,
+    /// Failed or timed out: out of the window.
+    Failed,
+}
+
+/// The paper's rule.
+#[derive(Clone, Debug)]
+pub struct Kademlia {
+    params: KademliaParams,
+    k: usize,
+    shortlist: BTreeMap<Distance, (Contact, PeerState)>,
+    best: Option<Distance>,
+    replies_without_progress: usize,
+    widened: bool,
+}
+
+impl Kademlia {
+    /// Start from `seeds`, the α closest contacts of the routing table.
+    pub fn new(params: KademliaParams, k: usize, target: NodeId, seeds: &[Contact]) -> Kademlia {
+        let shortlist: BTreeMap<_, _> = seeds
+            .iter()
+            .map(|c| (c.id.distance(&target), (*c, PeerState::NotContacted)))
+            .collect();
+        Kademlia {
+            params,
+            k,
+            best: shortlist.keys().next().copied(),
+            shortlist,
+            replies_without_progress: 0,
+            widened: false,
+        }
+    }
+
+    /// Whether the lookup is in its widened (all of the k closest) stage.
+    pub fn is_widened(&self) -> bool {
+        self.widened
+    }
+
+    /// The shortlist, closest first, with each contact's state.
+    pub fn shortlist(&self) -> impl Iterator<Item = &(Contact, PeerState)> {
+        self.shortlist.values()
+    }
+
+    fn set_state(&mut self, ctx: &LookupContext, id: &NodeId, state: PeerState) {
+        if let Some(entry) = self.shortlist.get_mut(&ctx.distance(id)) {
+            entry.1 = state;
+        }
+    }
+}
+
+impl Rule for Kademlia {
+    const NAME: &'static str = "kademlia";
+
+    fn on_response(&mut self, ctx: &LookupContext, from: Contact, contacts: &[Contact]) {
+        self.set_state(ctx, &from.id, PeerState::Succeeded);
+        let mut progress = false;
+        for &c in contacts {
+            let d = ctx.distance(&c.id);
+            if self.shortlist.contains_key(&d) {
+                continue;
+            }
+            self.shortlist.insert(d, (c, PeerState::NotContacted));
+            if self.best.is_none_or(|best| d < best) {
+                self.best = Some(d);
+                progress = true;
+            }
+        }
+        if progress {
+            self.replies_without_progress = 0;
+            self.widened = false;
+        } else {
+            self.replies_without_progress += 1;
+            if self.replies_without_progress >= self.params.alpha {
+                self.widened = true;
+            }
+        }
+    }
+
+    fn on_failure(&mut self, ctx: &LookupContext, from: Contact) {
+        self.set_state(ctx, &from.id, PeerState::Failed);
+    }
+
+    fn step(&mut self, ctx: &mut LookupContext, _now: Time) -> Step {
+        if self.shortlist.is_empty() {
+            return Step::Finish(EndReason::NoContacts);
+        }
+        let limit = self.parallelism();
+        let mut in_flight = ctx.in_flight();
+        let mut window = 0;
+        let mut answered = 0;
+        let mut batch = Vec::new();
+        for (contact, state) in self.shortlist.values_mut() {
+            if window == self.k {
+                break;
+            }
+            match state {
+                PeerState::Failed => continue,
+                PeerState::Succeeded => answered += 1,
+                PeerState::Waiting => {}
+                PeerState::NotContacted if in_flight < limit => {
+                    *state = PeerState::Waiting;
+                    batch.push(*contact);
+                    in_flight += 1;
+                }
+                PeerState::NotContacted => {}
+            }
+            window += 1;
+        }
+        if !batch.is_empty() {
+            return Step::Send(batch);
+        }
+        if answered == window {
+            // Everything in the window answered: done, with k nodes or with
+            // every reachable one.
+            return Step::Finish(if window == self.k {
+                EndReason::Converged
+            } else {
+                EndReason::Exhausted
+            });
+        }
+        Step::Wait(None)
+    }
+
+    fn result(&self, _ctx: &LookupContext) -> Vec<Contact> {
+        self.shortlist
+            .values()
+            .filter(|(_, s)| *s == PeerState::Succeeded)
+            .map(|(c, _)| *c)
+            .take(self.k)
+            .collect()
+    }
+
+    fn parallelism(&self) -> usize {
+        if self.widened {
+            self.k.max(self.params.alpha)
+        } else {
+            self.params.alpha
+        }
+    }
+}
