@@ -8,16 +8,44 @@ use std::path::Path;
 
 use serde::Deserialize;
 
-use crate::lookup::{ConfigError, LookupConfig};
+use crate::lookup::{ConfigError, LookupConfig, StrategyName};
 
 /// A kadlab TOML file. Only the tables defined so far are accepted; an
 /// unknown table is an error naming it.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ConfigFile {
-    /// `[lookup]`
+    /// `[lookup]`: the strategy and its parameters.
     #[serde(default)]
     pub lookup: LookupConfig,
+    /// `[sim]`: the simulated network of `kadlab compare` and `sweep`.
+    #[serde(default)]
+    pub sim: SimSection,
+}
+
+/// The `[sim]` table: every key optional, falling back to the preset.
+/// Command-line flags of the same name override it.
+#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SimSection {
+    /// `static`, `default`, `churn-heavy` or `lossy`.
+    pub preset: Option<String>,
+    /// Number of nodes.
+    pub nodes: Option<usize>,
+    /// FIND_NODE lookups per strategy.
+    pub lookups: Option<usize>,
+    /// FIND_VALUE lookups per strategy.
+    pub value_lookups: Option<usize>,
+    /// Datagram loss probability, 0 to 1.
+    pub loss: Option<f64>,
+    /// `none`, `exp:<mean_s>` or `weibull:<shape>:<scale_s>`.
+    pub churn: Option<String>,
+    /// Fraction of unreachable nodes, 0 to 1.
+    pub unreachable: Option<f64>,
+    /// Seed of every random choice.
+    pub seed: Option<u64>,
+    /// Strategies to compare.
+    pub strategies: Option<Vec<StrategyName>>,
 }
 
 impl ConfigFile {
@@ -37,4 +65,3 @@ impl ConfigFile {
         ConfigFile::parse(&text)
     }
 }
-

@@ -267,10 +267,7 @@ mod tests {
     fn hex_round_trip_and_errors() {
         let id: NodeId = "e5f96f6f38320f0f33959cb4d3d656452117aadb".parse().unwrap();
         assert_eq!(id.to_string(), "e5f96f6f38320f0f33959cb4d3d656452117aadb");
-        assert_eq!(
-            "abc".parse::<NodeId>(),
-            Err(IdParseError::WrongLength(3))
-        );
+        assert_eq!("abc".parse::<NodeId>(), Err(IdParseError::WrongLength(3)));
         assert_eq!(
             "g5f96f6f38320f0f33959cb4d3d656452117aadb".parse::<NodeId>(),
             Err(IdParseError::NotHex {

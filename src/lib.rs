@@ -59,11 +59,16 @@
 #![deny(missing_docs)]
 #![warn(unreachable_pub)]
 
+pub mod cli;
 pub mod config;
 pub mod contact;
+pub mod driver;
 pub mod id;
 pub mod lookup;
+pub mod plot;
 pub mod protocol;
+pub mod report;
 pub mod routing;
+pub mod sim;
 pub mod time;
 pub mod transport;

@@ -1,27 +1,5 @@
-//! The `kadlab` command-line tool.
+//! The `kadlab` command-line tool; see `kadlab --help`.
 
-use clap::{Parser, Subcommand};
-
-/// Compare Kademlia lookup algorithms.
-#[derive(Parser, Debug)]
-#[command(name = "kadlab", version, about)]
-struct Cli {
-    #[command(subcommand)]
-    command: Command,
-}
-
-#[derive(Subcommand, Debug)]
-enum Command {
-    /// Run every lookup strategy on the same simulated network and compare
-    /// recall against RPCs.
-    Compare,
-}
-
-fn main() {
-    let cli = Cli::parse();
-    match cli.command {
-        Command::Compare => {
-            println!("kadlab compare: the simulator lands with the next issue; nothing to compare yet.");
-        }
-    }
+fn main() -> std::process::ExitCode {
+    kadlab::cli::main()
 }

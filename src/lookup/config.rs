@@ -133,7 +133,9 @@ impl<'de> Deserialize<'de> for Budget {
                     .ok()
                     .filter(|&n| n > 0)
                     .map(Budget::Requests)
-                    .ok_or_else(|| E::custom(format!("budget = {v} is out of range: {}", self.allowed())))
+                    .ok_or_else(|| {
+                        E::custom(format!("budget = {v} is out of range: {}", self.allowed()))
+                    })
             }
             fn visit_u64<E: de::Error>(self, v: u64) -> Result<Budget, E> {
                 self.visit_i64(i64::try_from(v).unwrap_or(i64::MAX))
@@ -366,7 +368,11 @@ impl LookupConfig {
             }
             StrategyName::KActive => {
                 let params = KActiveParams { alpha: self.alpha };
-                Box::new(Lookup::new(spec, seeds, KActive::new(params, target, seeds)))
+                Box::new(Lookup::new(
+                    spec,
+                    seeds,
+                    KActive::new(params, target, seeds),
+                ))
             }
             StrategyName::Kademlia => {
                 let params = KademliaParams { alpha: self.alpha };

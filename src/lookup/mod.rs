@@ -43,8 +43,8 @@ pub mod k_active;
 pub mod kademlia;
 mod machine;
 mod outcome;
-mod queue;
 pub mod query_rest;
+mod queue;
 
 pub use config::{Budget, ConfigError, LookupConfig, StrategyName, MAX_K};
 pub use context::{LookupContext, LookupSpec, DEFAULT_RPC_TIMEOUT};

@@ -57,7 +57,11 @@ impl KBucket {
         }
     }
 
+    /// Append `contact` as the most recently seen entry. A contact in the
+    /// bucket is no longer a replacement candidate: leaving it in the cache
+    /// would let a later stale eviction store it twice.
     pub(crate) fn push(&mut self, contact: Contact, now: Time) {
+        self.replacements.retain(|c| c.id != contact.id);
         self.entries.push_back(Entry {
             contact,
             last_seen: now,
@@ -67,9 +71,10 @@ impl KBucket {
 
     /// Remember `contact` as a replacement, newest last, dropping the oldest
     /// candidate when the cache is full. A candidate already cached moves to
-    /// the newest position instead of being stored twice.
+    /// the newest position instead of being stored twice; a contact already
+    /// in the bucket is not cached.
     pub(crate) fn cache(&mut self, contact: Contact, capacity: usize) {
-        if capacity == 0 {
+        if capacity == 0 || self.position(&contact.id).is_some() {
             return;
         }
         if let Some(pos) = self.replacements.iter().position(|c| c.id == contact.id) {

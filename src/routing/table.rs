@@ -347,3 +347,583 @@ impl RoutingTable {
             .collect()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::{Rng, SeedableRng};
+    use rand_chacha::ChaCha8Rng;
+
+    /// The bucket most tests fill: far from the local id, so random ids in
+    /// it are plentiful.
+    const B: usize = 150;
+
+    fn ms(t: u64) -> Time {
+        Time::from_millis(t)
+    }
+
+    fn config(k: usize) -> RoutingConfig {
+        RoutingConfig {
+            k,
+            replacement_cache: 8,
+            stale_after: 5,
+            refresh_interval: Duration::from_secs(100),
+            ping_timeout: Duration::from_secs(10),
+        }
+    }
+
+    struct Fixture {
+        rng: ChaCha8Rng,
+        table: RoutingTable,
+        next_index: u32,
+    }
+
+    impl Fixture {
+        fn new(seed: u64, config: RoutingConfig) -> Fixture {
+            let mut rng = ChaCha8Rng::seed_from_u64(seed);
+            let local = NodeId::random(&mut rng);
+            Fixture {
+                rng,
+                table: RoutingTable::new(local, config, Time::ZERO),
+                next_index: 1,
+            }
+        }
+
+        fn local(&self) -> NodeId {
+            *self.table.local_id()
+        }
+
+        /// A new contact in bucket `index`, not added to the table.
+        fn contact_in(&mut self, index: usize) -> Contact {
+            let id = self.local().random_in_bucket(index, &mut self.rng);
+            self.next_index += 1;
+            Contact::simulated(id, self.next_index)
+        }
+
+        /// `n` new contacts in bucket `index`, each inserted at time `i` ms.
+        fn fill(&mut self, index: usize, n: usize) -> Vec<Contact> {
+            (0..n)
+                .map(|i| {
+                    let c = self.contact_in(index);
+                    assert_eq!(self.table.update(c, ms(i as u64)), UpdateOutcome::Inserted);
+                    c
+                })
+                .collect()
+        }
+
+        /// The ids of bucket `index`, least recently seen first.
+        fn bucket_ids(&self, index: usize) -> Vec<NodeId> {
+            self.table.buckets[index]
+                .entries
+                .iter()
+                .map(|e| e.contact.id)
+                .collect()
+        }
+
+        fn replacement_ids(&self, index: usize) -> Vec<NodeId> {
+            self.table
+                .replacements(index)
+                .iter()
+                .map(|c| c.id)
+                .collect()
+        }
+    }
+
+    fn ids(contacts: &[Contact]) -> Vec<NodeId> {
+        contacts.iter().map(|c| c.id).collect()
+    }
+
+    /// No id appears twice in the table, and `len` counts the entries.
+    fn assert_consistent(table: &RoutingTable) {
+        let all: Vec<NodeId> = table.iter().map(|e| e.contact.id).collect();
+        let mut distinct = all.clone();
+        distinct.sort();
+        distinct.dedup();
+        assert_eq!(distinct.len(), all.len(), "an id is stored twice");
+        assert_eq!(table.len(), all.len(), "len does not count the entries");
+        for (i, bucket) in table.buckets.iter().enumerate() {
+            assert!(bucket.entries.len() <= table.config.k);
+            for e in &bucket.entries {
+                assert_eq!(table.local.bucket_index(&e.contact.id), Some(i));
+            }
+        }
+    }
+
+    // ---- update ----------------------------------------------------------
+
+    #[test]
+    fn update_of_known_contact_moves_it_to_the_tail() {
+        let mut f = Fixture::new(1, config(4));
+        let c = f.fill(B, 3);
+        assert_eq!(
+            f.table.on_failure(&c[0].id, ms(10)),
+            FailureOutcome::Counted(1)
+        );
+        assert_eq!(f.table.update(c[0], ms(20)), UpdateOutcome::Refreshed);
+        assert_eq!(f.bucket_ids(B), vec![c[1].id, c[2].id, c[0].id]);
+        let entry = f.table.get(&c[0].id).unwrap();
+        assert_eq!(entry.last_seen, ms(20));
+        assert_eq!(entry.failures, 0);
+        assert_eq!(f.table.len(), 3);
+        assert_consistent(&f.table);
+    }
+
+    #[test]
+    fn update_with_room_inserts_at_the_tail() {
+        let mut f = Fixture::new(2, config(4));
+        assert!(f.table.is_empty());
+        let c = f.fill(B, 3);
+        assert_eq!(f.bucket_ids(B), ids(&c));
+        assert_eq!(f.table.len(), 3);
+        assert_eq!(f.table.bucket_len(B), 3);
+        assert_eq!(f.table.get(&c[2].id).unwrap().last_seen, ms(2));
+        let other = f.contact_in(B - 1);
+        assert_eq!(f.table.update(other, ms(5)), UpdateOutcome::Inserted);
+        assert_eq!(f.table.bucket_len(B - 1), 1);
+        assert_eq!(f.table.len(), 4);
+        assert_consistent(&f.table);
+    }
+
+    #[test]
+    fn full_bucket_asks_to_ping_the_least_recently_seen() {
+        let mut f = Fixture::new(3, config(3));
+        let c = f.fill(B, 3);
+        // c[0] is heard from again, so c[1] becomes the oldest.
+        assert_eq!(f.table.update(c[0], ms(10)), UpdateOutcome::Refreshed);
+        let newcomer = f.contact_in(B);
+        assert_eq!(
+            f.table.update(newcomer, ms(11)),
+            UpdateOutcome::PingOldest { oldest: c[1] }
+        );
+        assert!(!f.table.contains(&newcomer.id));
+        assert_eq!(f.table.len(), 3);
+        assert_eq!(f.bucket_ids(B), vec![c[1].id, c[2].id, c[0].id]);
+        assert!(f.table.replacements(B).is_empty());
+        assert_consistent(&f.table);
+    }
+
+    #[test]
+    fn full_bucket_with_a_ping_pending_caches_the_newcomer() {
+        let mut f = Fixture::new(4, config(2));
+        let c = f.fill(B, 2);
+        let first = f.contact_in(B);
+        let second = f.contact_in(B);
+        assert_eq!(
+            f.table.update(first, ms(10)),
+            UpdateOutcome::PingOldest { oldest: c[0] }
+        );
+        assert_eq!(f.table.update(second, ms(11)), UpdateOutcome::Cached);
+        assert_eq!(f.replacement_ids(B), vec![second.id]);
+        // The candidate waiting on the ping is not cached twice.
+        assert_eq!(f.table.update(first, ms(12)), UpdateOutcome::Cached);
+        assert_eq!(f.replacement_ids(B), vec![second.id]);
+        assert!(!f.table.contains(&second.id));
+        assert_eq!(f.bucket_ids(B), ids(&c));
+        assert_consistent(&f.table);
+    }
+
+    #[test]
+    fn a_ping_unanswered_for_ping_timeout_is_asked_again() {
+        let mut f = Fixture::new(5, config(2));
+        let c = f.fill(B, 2);
+        let first = f.contact_in(B);
+        let second = f.contact_in(B);
+        assert_eq!(
+            f.table.update(first, ms(1_000)),
+            UpdateOutcome::PingOldest { oldest: c[0] }
+        );
+        // Just before the ping timeout: still waiting.
+        assert_eq!(f.table.update(second, ms(10_999)), UpdateOutcome::Cached);
+        // At the ping timeout: ask again, for the newcomer; the previous
+        // candidate is kept as a replacement.
+        assert_eq!(
+            f.table.update(second, ms(11_000)),
+            UpdateOutcome::PingOldest { oldest: c[0] }
+        );
+        assert!(f.replacement_ids(B).contains(&first.id));
+        // The new ping is pending: the next newcomer is cached.
+        let third = f.contact_in(B);
+        assert_eq!(f.table.update(third, ms(11_001)), UpdateOutcome::Cached);
+        // Its answer is about the second candidate.
+        f.table.on_ping_result(&c[0].id, false, ms(11_002));
+        assert!(f.table.contains(&second.id));
+        assert!(!f.table.contains(&first.id));
+        assert_consistent(&f.table);
+    }
+
+    #[test]
+    fn same_id_from_another_address_is_a_conflict() {
+        let mut f = Fixture::new(6, config(4));
+        let c = f.fill(B, 2);
+        let impostor = Contact::simulated(c[0].id, 9_999);
+        assert_ne!(impostor.addr, c[0].addr);
+        assert_eq!(
+            f.table.update(impostor, ms(50)),
+            UpdateOutcome::AddressConflict
+        );
+        let entry = f.table.get(&c[0].id).unwrap();
+        assert_eq!(entry.contact.addr, c[0].addr);
+        assert_eq!(entry.last_seen, ms(0));
+        // Not moved to the tail either.
+        assert_eq!(f.bucket_ids(B), ids(&c));
+        assert_eq!(f.table.len(), 2);
+    }
+
+    #[test]
+    fn the_local_id_is_ignored() {
+        let mut f = Fixture::new(7, config(4));
+        let me = Contact::simulated(f.local(), 1);
+        assert_eq!(f.table.update(me, ms(1)), UpdateOutcome::Ignored);
+        assert!(f.table.is_empty());
+        assert!(!f.table.contains(&f.local()));
+        assert!(f.table.closest(&f.local(), 10).is_empty());
+        assert_eq!(
+            f.table.on_failure(&f.local(), ms(2)),
+            FailureOutcome::Unknown
+        );
+    }
+
+    // ---- on_ping_result --------------------------------------------------
+
+    #[test]
+    fn answered_ping_keeps_the_old_contact_and_caches_the_newcomer() {
+        let mut f = Fixture::new(8, config(3));
+        let c = f.fill(B, 3);
+        let newcomer = f.contact_in(B);
+        assert_eq!(
+            f.table.update(newcomer, ms(10)),
+            UpdateOutcome::PingOldest { oldest: c[0] }
+        );
+        f.table.on_failure(&c[0].id, ms(11));
+        f.table.on_ping_result(&c[0].id, true, ms(20));
+        assert_eq!(f.bucket_ids(B), vec![c[1].id, c[2].id, c[0].id]);
+        let entry = f.table.get(&c[0].id).unwrap();
+        assert_eq!(entry.last_seen, ms(20));
+        assert_eq!(entry.failures, 0);
+        assert!(!f.table.contains(&newcomer.id));
+        assert_eq!(f.replacement_ids(B), vec![newcomer.id]);
+        assert_eq!(f.table.len(), 3);
+        // The ping is no longer pending: the next newcomer asks again, about
+        // the new oldest.
+        let next = f.contact_in(B);
+        assert_eq!(
+            f.table.update(next, ms(21)),
+            UpdateOutcome::PingOldest { oldest: c[1] }
+        );
+        assert_consistent(&f.table);
+    }
+
+    #[test]
+    fn unanswered_ping_evicts_the_old_contact_for_the_newcomer() {
+        let mut f = Fixture::new(9, config(3));
+        let c = f.fill(B, 3);
+        let newcomer = f.contact_in(B);
+        assert_eq!(
+            f.table.update(newcomer, ms(10)),
+            UpdateOutcome::PingOldest { oldest: c[0] }
+        );
+        f.table.on_ping_result(&c[0].id, false, ms(20));
+        assert!(!f.table.contains(&c[0].id));
+        assert_eq!(f.bucket_ids(B), vec![c[1].id, c[2].id, newcomer.id]);
+        assert_eq!(f.table.get(&newcomer.id).unwrap().last_seen, ms(20));
+        assert_eq!(f.table.len(), 3);
+        assert!(f.table.replacements(B).is_empty());
+        assert_consistent(&f.table);
+    }
+
+    // ---- replacement cache -----------------------------------------------
+
+    #[test]
+    fn replacement_cache_is_bounded_and_promotes_the_newest_first() {
+        let mut cfg = config(2);
+        cfg.replacement_cache = 3;
+        let mut f = Fixture::new(10, cfg);
+        let c = f.fill(B, 2);
+        let pinged = f.contact_in(B);
+        assert!(matches!(
+            f.table.update(pinged, ms(10)),
+            UpdateOutcome::PingOldest { .. }
+        ));
+        let cached: Vec<Contact> = (0..5).map(|_| f.contact_in(B)).collect();
+        for (i, &x) in cached.iter().enumerate() {
+            assert_eq!(f.table.update(x, ms(11 + i as u64)), UpdateOutcome::Cached);
+        }
+        // Capacity respected, the two oldest dropped, oldest first.
+        assert_eq!(f.replacement_ids(B), ids(&cached[2..]));
+        // A cached candidate heard again moves to the newest position.
+        assert_eq!(f.table.update(cached[2], ms(20)), UpdateOutcome::Cached);
+        assert_eq!(
+            f.replacement_ids(B),
+            vec![cached[3].id, cached[4].id, cached[2].id]
+        );
+        // Stale contacts are replaced by the newest candidate first.
+        for _ in 0..5 {
+            let _ = f.table.on_failure(&c[0].id, ms(30));
+        }
+        assert!(f.table.contains(&cached[2].id));
+        assert!(!f.table.contains(&c[0].id));
+        for _ in 0..4 {
+            let _ = f.table.on_failure(&c[1].id, ms(31));
+        }
+        assert_eq!(
+            f.table.on_failure(&c[1].id, ms(32)),
+            FailureOutcome::Replaced(cached[4])
+        );
+        assert_eq!(f.replacement_ids(B), vec![cached[3].id]);
+        assert_consistent(&f.table);
+    }
+
+    #[test]
+    fn zero_capacity_cache_keeps_nothing() {
+        let mut cfg = config(1);
+        cfg.replacement_cache = 0;
+        let mut f = Fixture::new(11, cfg);
+        let c = f.fill(B, 1);
+        let a = f.contact_in(B);
+        let b = f.contact_in(B);
+        assert!(matches!(
+            f.table.update(a, ms(1)),
+            UpdateOutcome::PingOldest { .. }
+        ));
+        assert_eq!(f.table.update(b, ms(2)), UpdateOutcome::Cached);
+        assert!(f.table.replacements(B).is_empty());
+        f.table.on_ping_result(&c[0].id, true, ms(3));
+        assert!(f.table.replacements(B).is_empty());
+    }
+
+    // ---- stale eviction --------------------------------------------------
+
+    #[test]
+    fn five_failures_in_a_row_replace_a_contact_from_the_cache() {
+        let mut f = Fixture::new(12, config(2));
+        let c = f.fill(B, 2);
+        let pinged = f.contact_in(B);
+        let spare = f.contact_in(B);
+        assert!(matches!(
+            f.table.update(pinged, ms(5)),
+            UpdateOutcome::PingOldest { .. }
+        ));
+        assert_eq!(f.table.update(spare, ms(6)), UpdateOutcome::Cached);
+        for n in 1..=4 {
+            assert_eq!(
+                f.table.on_failure(&c[1].id, ms(10 + n as u64)),
+                FailureOutcome::Counted(n)
+            );
+            assert!(f.table.contains(&c[1].id));
+        }
+        assert_eq!(
+            f.table.on_failure(&c[1].id, ms(20)),
+            FailureOutcome::Replaced(spare)
+        );
+        assert!(!f.table.contains(&c[1].id));
+        assert_eq!(f.bucket_ids(B), vec![c[0].id, spare.id]);
+        let entry = f.table.get(&spare.id).unwrap();
+        assert_eq!((entry.last_seen, entry.failures), (ms(20), 0));
+        assert_eq!(f.table.len(), 2);
+        assert!(f.table.replacements(B).is_empty());
+        assert_eq!(
+            f.table.on_failure(&c[1].id, ms(21)),
+            FailureOutcome::Unknown
+        );
+        assert_consistent(&f.table);
+    }
+
+    #[test]
+    fn a_stale_contact_without_replacement_is_kept() {
+        let mut f = Fixture::new(13, config(4));
+        let c = f.fill(B, 2);
+        for _ in 0..4 {
+            let _ = f.table.on_failure(&c[0].id, ms(10));
+        }
+        assert_eq!(f.table.on_failure(&c[0].id, ms(11)), FailureOutcome::Stale);
+        assert_eq!(f.table.on_failure(&c[0].id, ms(12)), FailureOutcome::Stale);
+        assert!(f.table.contains(&c[0].id));
+        assert_eq!(f.table.len(), 2);
+        assert_eq!(f.bucket_ids(B), ids(&c));
+        // Heard from again: healthy.
+        assert_eq!(f.table.update(c[0], ms(13)), UpdateOutcome::Refreshed);
+        assert_eq!(
+            f.table.on_failure(&c[0].id, ms(14)),
+            FailureOutcome::Counted(1)
+        );
+    }
+
+    #[test]
+    fn a_success_in_between_resets_the_failure_count() {
+        let mut f = Fixture::new(14, config(2));
+        let c = f.fill(B, 2);
+        let pinged = f.contact_in(B);
+        let spare = f.contact_in(B);
+        assert!(matches!(
+            f.table.update(pinged, ms(5)),
+            UpdateOutcome::PingOldest { .. }
+        ));
+        assert_eq!(f.table.update(spare, ms(6)), UpdateOutcome::Cached);
+        for _ in 0..4 {
+            let _ = f.table.on_failure(&c[1].id, ms(10));
+        }
+        assert_eq!(f.table.update(c[1], ms(11)), UpdateOutcome::Refreshed);
+        for n in 1..=4 {
+            assert_eq!(
+                f.table.on_failure(&c[1].id, ms(12)),
+                FailureOutcome::Counted(n)
+            );
+        }
+        assert!(f.table.contains(&c[1].id));
+        // An answered ping is a success too.
+        f.table.on_ping_result(&c[1].id, true, ms(13));
+        assert_eq!(
+            f.table.on_failure(&c[1].id, ms(14)),
+            FailureOutcome::Counted(1)
+        );
+        assert!(f.table.contains(&c[1].id));
+        assert_eq!(f.replacement_ids(B), vec![spare.id]);
+    }
+
+    #[test]
+    fn a_cached_candidate_that_got_in_is_never_stored_twice() {
+        // c[0] is pinged for `first`; `second` is cached; the ping goes
+        // unanswered past `ping_timeout`, so `second` is pinged for and
+        // `first` cached; the ping is then reported unanswered and `second`
+        // takes c[0]'s place while it is still in the cache.
+        let mut f = Fixture::new(15, config(2));
+        let c = f.fill(B, 2);
+        let first = f.contact_in(B);
+        let second = f.contact_in(B);
+        assert!(matches!(
+            f.table.update(first, ms(0)),
+            UpdateOutcome::PingOldest { .. }
+        ));
+        assert_eq!(f.table.update(second, ms(1)), UpdateOutcome::Cached);
+        assert!(matches!(
+            f.table.update(second, ms(20_000)),
+            UpdateOutcome::PingOldest { .. }
+        ));
+        f.table.on_ping_result(&c[0].id, false, ms(20_001));
+        assert!(f.table.contains(&second.id));
+        assert_consistent(&f.table);
+        // Every stale contact is replaced by a node not already stored.
+        for id in [c[1].id, first.id, second.id] {
+            for _ in 0..5 {
+                let outcome = f.table.on_failure(&id, ms(30_000));
+                if let FailureOutcome::Replaced(r) = outcome {
+                    assert_ne!(r.id, id, "a stale contact was replaced by itself");
+                }
+            }
+            assert_consistent(&f.table);
+        }
+        // A candidate that got in some other way is not cached afterwards.
+        let mut f = Fixture::new(16, config(2));
+        let c = f.fill(B, 2);
+        let newcomer = f.contact_in(B);
+        assert!(matches!(
+            f.table.update(newcomer, ms(0)),
+            UpdateOutcome::PingOldest { .. }
+        ));
+        assert!(f.table.remove(&c[1].id).is_some());
+        assert_eq!(f.table.update(newcomer, ms(1)), UpdateOutcome::Inserted);
+        f.table.on_ping_result(&c[0].id, true, ms(2));
+        assert!(!f.replacement_ids(B).contains(&newcomer.id));
+        for _ in 0..5 {
+            let _ = f.table.on_failure(&c[0].id, ms(3));
+        }
+        assert_consistent(&f.table);
+    }
+
+    // ---- closest ---------------------------------------------------------
+
+    fn brute_force_closest(table: &RoutingTable, target: &NodeId, n: usize) -> Vec<Contact> {
+        let mut all: Vec<Contact> = table.iter().map(|e| e.contact).collect();
+        all.sort_by_key(|c| c.id.distance(target));
+        all.truncate(n);
+        all
+    }
+
+    /// A table with contacts spread over many buckets, near ones included,
+    /// some of them full.
+    fn random_table(seed: u64) -> (RoutingTable, ChaCha8Rng) {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let local = NodeId::random(&mut rng);
+        let k = rng.gen_range(1..=20);
+        let mut table = RoutingTable::new(local, config(k), Time::ZERO);
+        let uniform = rng.gen_range(0..300);
+        let near = rng.gen_range(0..60);
+        for i in 0..uniform + near {
+            let id = if i < uniform {
+                NodeId::random(&mut rng)
+            } else {
+                local.random_in_bucket(rng.gen_range(0..ID_BITS), &mut rng)
+            };
+            let _ = table.update(Contact::simulated(id, i as u32), ms(i as u64));
+        }
+        (table, rng)
+    }
+
+    #[test]
+    fn closest_matches_a_brute_force_sort() {
+        let mut checked = 0;
+        for seed in 0..60 {
+            let (table, mut rng) = random_table(seed);
+            assert_consistent(&table);
+            let local = *table.local_id();
+            let mut targets = vec![local, NodeId::random(&mut rng), NodeId::ZERO];
+            for _ in 0..8 {
+                targets.push(local.random_in_bucket(rng.gen_range(0..ID_BITS), &mut rng));
+            }
+            if let Some(e) = table.iter().nth(rng.gen_range(0..table.len().max(1))) {
+                targets.push(e.contact.id);
+            }
+            let len = table.len();
+            for target in &targets {
+                let ns = [0, 1, 2, 3, 8, 20, rng.gen_range(0..=len + 5), len, len + 10];
+                for n in ns {
+                    let got = table.closest(target, n);
+                    let want = brute_force_closest(&table, target, n);
+                    assert_eq!(got, want, "seed {seed}, target {target}, n {n}");
+                    assert_eq!(got.len(), n.min(len));
+                    assert!(got.iter().all(|c| c.id != local));
+                    checked += 1;
+                }
+            }
+        }
+        assert!(checked > 1_000);
+    }
+
+    #[test]
+    fn closest_on_an_empty_table_is_empty() {
+        let f = Fixture::new(17, config(20));
+        assert!(f.table.closest(&NodeId::ZERO, 20).is_empty());
+        assert!(f.table.closest(&f.local(), 20).is_empty());
+    }
+
+    // ---- refresh ---------------------------------------------------------
+
+    #[test]
+    fn buckets_to_refresh_are_those_untouched_for_the_interval() {
+        let mut f = Fixture::new(18, config(4));
+        // An empty table has nothing to refresh.
+        assert!(f.table.buckets_to_refresh(ms(1_000_000)).is_empty());
+        let a = f.contact_in(150);
+        let b = f.contact_in(155);
+        assert_eq!(f.table.update(a, ms(10_000)), UpdateOutcome::Inserted);
+        assert_eq!(f.table.update(b, ms(10_000)), UpdateOutcome::Inserted);
+        // Before the interval has passed since the table was created: none.
+        assert!(f.table.buckets_to_refresh(ms(99_999)).is_empty());
+        // From the nearest non-empty bucket (150) out, except the two
+        // touched at 10 s.
+        let due: Vec<usize> = (151..=154).chain(156..ID_BITS).collect();
+        assert_eq!(f.table.buckets_to_refresh(ms(100_000)), due);
+        f.table.touch_bucket(151, ms(100_000));
+        f.table.touch_bucket(ID_BITS, ms(100_000)); // out of range: ignored
+        let due: Vec<usize> = (152..=154).chain(156..ID_BITS).collect();
+        assert_eq!(f.table.buckets_to_refresh(ms(100_000)), due);
+        // Later, the buckets touched at 10 s are due as well.
+        let due: Vec<usize> = (150..ID_BITS).filter(|&i| i != 151).collect();
+        assert_eq!(f.table.buckets_to_refresh(ms(110_000)), due);
+        // A failed request does not count as a touch; hearing from a node does.
+        let _ = f.table.on_failure(&a.id, ms(110_000));
+        assert!(f.table.buckets_to_refresh(ms(110_000)).contains(&150));
+        assert_eq!(f.table.update(a, ms(110_000)), UpdateOutcome::Refreshed);
+        assert!(!f.table.buckets_to_refresh(ms(110_000)).contains(&150));
+    }
+}

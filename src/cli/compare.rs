@@ -1,0 +1,404 @@
+//! `kadlab compare`: every strategy on the same simulated network.
+
+use std::collections::BTreeMap;
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{bail, Context, Result};
+use clap::{Args, ValueEnum};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use serde_json::json;
+
+use crate::config::ConfigFile;
+use crate::lookup::{Budget, LookupConfig, StrategyName};
+use crate::plot::{draw_curves, Series};
+use crate::report::{Report, StrategySummary};
+use crate::sim::{self, ChurnModel, LookupRecord, SimConfig, SimNetwork};
+
+/// Built-in networks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Preset {
+    /// No churn, no loss.
+    Static,
+    /// 1 % loss, exponential sessions of mean 1 h.
+    Default,
+    /// Weibull sessions, shape 0.5, median about 1.4 min.
+    ChurnHeavy,
+    /// 10 % loss, default churn.
+    Lossy,
+}
+
+impl Preset {
+    /// The simulator settings of this preset.
+    pub fn sim_config(self) -> SimConfig {
+        let base = SimConfig::default();
+        match self {
+            Preset::Default => base,
+            Preset::Static => SimConfig {
+                churn: ChurnModel::None,
+                loss: 0.0,
+                ..base
+            },
+            // Median of Weibull(k, λ) is λ (ln 2)^(1/k): λ = 84 s / (ln 2)² ≈ 175 s.
+            Preset::ChurnHeavy => SimConfig {
+                churn: ChurnModel::Weibull {
+                    shape: 0.5,
+                    scale: Duration::from_secs(175),
+                },
+                ..base
+            },
+            Preset::Lossy => SimConfig { loss: 0.1, ..base },
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Preset::Static => "static",
+            Preset::Default => "default",
+            Preset::ChurnHeavy => "churn-heavy",
+            Preset::Lossy => "lossy",
+        }
+    }
+}
+
+/// Output formats.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// Aligned columns for people.
+    Table,
+    /// The machine-readable report.
+    Json,
+    /// One row per strategy.
+    Csv,
+}
+
+fn probability(s: &str) -> Result<f64, String> {
+    s.parse::<f64>()
+        .ok()
+        .filter(|p| (0.0..=1.0).contains(p))
+        .ok_or_else(|| format!("{s:?} is not a probability; use a number from 0 to 1, e.g. 0.01"))
+}
+
+fn node_count(s: &str) -> Result<usize, String> {
+    s.parse::<usize>()
+        .ok()
+        .filter(|n| (2..=10_000_000).contains(n))
+        .ok_or_else(|| format!("{s:?} is not a node count; use a whole number from 2 to 10000000"))
+}
+
+/// The network and workload flags shared by `compare` and `sweep`.
+#[derive(Args, Debug, Clone)]
+pub struct NetworkArgs {
+    /// Built-in network to start from.
+    #[arg(long, value_enum)]
+    pub preset: Option<Preset>,
+    /// TOML file with `[lookup]` and `[sim]` tables (see kadlab.example.toml);
+    /// flags override it.
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Number of nodes.
+    #[arg(long, value_parser = node_count)]
+    pub nodes: Option<usize>,
+    /// FIND_NODE lookups per strategy.
+    #[arg(long)]
+    pub lookups: Option<usize>,
+    /// FIND_VALUE lookups per strategy.
+    #[arg(long)]
+    pub value_lookups: Option<usize>,
+    /// k: result size and bucket size (1 to 255).
+    #[arg(long)]
+    pub k: Option<usize>,
+    /// α: parallelism of query-rest, k-active and kademlia (1 to 64).
+    #[arg(long)]
+    pub alpha: Option<usize>,
+    /// δ: parallelism of delta (1 to 64).
+    #[arg(long)]
+    pub delta: Option<usize>,
+    /// Request budget of delta: a number, or "none".
+    #[arg(long)]
+    pub budget: Option<Budget>,
+    /// Datagram loss probability, 0 to 1.
+    #[arg(long, value_parser = probability)]
+    pub loss: Option<f64>,
+    /// Session model: none, exp:<mean_s> or weibull:<shape>:<scale_s>.
+    #[arg(long)]
+    pub churn: Option<ChurnModel>,
+    /// Fraction of nodes that never answer (NAT), 0 to 1.
+    #[arg(long, value_parser = probability)]
+    pub unreachable: Option<f64>,
+    /// Seed of every random choice.
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Do not show a progress bar.
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+/// Flags of `kadlab compare`.
+#[derive(Args, Debug)]
+pub struct CompareArgs {
+    #[command(flatten)]
+    network: NetworkArgs,
+    /// Strategies to compare, comma-separated: delta, query-rest, k-active,
+    /// kademlia.
+    #[arg(long, value_delimiter = ',')]
+    strategies: Option<Vec<StrategyName>>,
+    /// Output format on stdout.
+    #[arg(long, value_enum, default_value = "table")]
+    format: Format,
+    /// Directory for report.json, report.csv and recall_vs_rpcs.svg.
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Write one JSON line per lookup to this file.
+    #[arg(long)]
+    per_lookup: Option<PathBuf>,
+    /// Write one JSON line per node (id and up intervals) to this file.
+    #[arg(long)]
+    dump_nodes: Option<PathBuf>,
+}
+
+/// Everything a comparison runs with, after preset, file and flags.
+#[derive(Clone, Debug)]
+pub struct Resolved {
+    /// Network and workload.
+    pub sim: SimConfig,
+    /// Lookup parameters (strategy field unused).
+    pub lookup: LookupConfig,
+    /// Strategies to run.
+    pub strategies: Vec<StrategyName>,
+    /// Preset name.
+    pub preset: &'static str,
+}
+
+impl NetworkArgs {
+    /// Apply preset, then the config file, then the flags.
+    pub fn resolve(&self, strategies: Option<&[StrategyName]>) -> Result<Resolved> {
+        let file = match &self.config {
+            Some(path) => ConfigFile::load(path)?,
+            None => ConfigFile::default(),
+        };
+        let file_preset = match file.sim.preset.as_deref() {
+            None => None,
+            Some(name) => Some(Preset::from_str(name, false).map_err(|_| {
+                anyhow::anyhow!(
+                    "[sim] preset = {name:?} is not a preset; allowed values are static, default, churn-heavy, lossy"
+                )
+            })?),
+        };
+        let preset = self.preset.or(file_preset).unwrap_or(Preset::Default);
+        let mut sim = preset.sim_config();
+        let mut lookup = file.lookup.clone();
+        let s = &file.sim;
+        if let Some(churn) = &s.churn {
+            sim.churn = churn
+                .parse()
+                .map_err(|e| anyhow::anyhow!("[sim] churn: {e}"))?;
+        }
+        for (key, value) in [("loss", s.loss), ("unreachable", s.unreachable)] {
+            if let Some(v) = value {
+                if !(0.0..=1.0).contains(&v) {
+                    bail!("[sim] {key} = {v} is out of range: allowed is 0 to 1");
+                }
+            }
+        }
+        sim.nodes = self.nodes.or(s.nodes).unwrap_or(sim.nodes);
+        sim.lookups = self.lookups.or(s.lookups).unwrap_or(sim.lookups);
+        sim.value_lookups = self
+            .value_lookups
+            .or(s.value_lookups)
+            .unwrap_or(sim.value_lookups);
+        sim.loss = self.loss.or(s.loss).unwrap_or(sim.loss);
+        sim.unreachable = self
+            .unreachable
+            .or(s.unreachable)
+            .unwrap_or(sim.unreachable);
+        sim.seed = self.seed.or(s.seed).unwrap_or(sim.seed);
+        if let Some(churn) = self.churn {
+            sim.churn = churn;
+        }
+        if sim.nodes < 2 {
+            bail!(
+                "[sim] nodes = {} is out of range: use at least 2",
+                sim.nodes
+            );
+        }
+        lookup.k = self.k.unwrap_or(lookup.k);
+        lookup.alpha = self.alpha.unwrap_or(lookup.alpha);
+        lookup.delta = self.delta.unwrap_or(lookup.delta);
+        lookup.budget = self.budget.unwrap_or(lookup.budget);
+        lookup.validate()?;
+        sim.k = lookup.k;
+        sim.rpc_timeout = lookup.rpc_timeout();
+        let strategies = strategies
+            .map(<[StrategyName]>::to_vec)
+            .or_else(|| s.strategies.clone())
+            .unwrap_or_else(|| StrategyName::ALL.to_vec());
+        if strategies.is_empty() {
+            bail!(
+                "--strategies is empty; name at least one of {}",
+                StrategyName::allowed()
+            );
+        }
+        Ok(Resolved {
+            sim,
+            lookup,
+            strategies,
+            preset: preset.name(),
+        })
+    }
+}
+
+impl Resolved {
+    /// The settings block of the report.
+    pub fn settings(&self) -> BTreeMap<String, serde_json::Value> {
+        let s = &self.sim;
+        [
+            ("preset", json!(self.preset)),
+            ("nodes", json!(s.nodes)),
+            ("k", json!(s.k)),
+            ("alpha", json!(self.lookup.alpha)),
+            ("delta", json!(self.lookup.delta)),
+            ("budget", json!(self.lookup.budget.to_string())),
+            ("lookups", json!(s.lookups)),
+            ("value_lookups", json!(s.value_lookups)),
+            ("loss", json!(s.loss)),
+            ("churn", json!(s.churn.to_string())),
+            ("unreachable", json!(s.unreachable)),
+            (
+                "latency_median_ms",
+                json!(s.latency.median.as_millis() as u64),
+            ),
+            ("latency_sigma", json!(s.latency.sigma)),
+            (
+                "warmup",
+                json!(format!("{}+{}s", s.warmup, s.warmup_duration.as_secs())),
+            ),
+            ("rpc_timeout_ms", json!(self.lookup.rpc_timeout_ms)),
+            ("seed", json!(s.seed)),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect()
+    }
+}
+
+/// A progress bar on stderr, hidden when stderr is not a terminal or with
+/// `--quiet`.
+pub fn progress(total: u64, quiet: bool) -> ProgressBar {
+    let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
+    if quiet || !std::io::stderr().is_terminal() {
+        bar.set_draw_target(ProgressDrawTarget::hidden());
+    }
+    if let Ok(style) =
+        ProgressStyle::with_template("{msg:>12} [{bar:40}] {pos}/{len} lookups ({elapsed})")
+    {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar
+}
+
+/// Run `strategies` over one network and workload; records per strategy.
+pub fn run_all(
+    net: &SimNetwork,
+    resolved: &Resolved,
+    configs: &[LookupConfig],
+    bar: &ProgressBar,
+) -> Vec<Vec<LookupRecord>> {
+    let tasks = sim::workload::make_tasks(net, &resolved.sim);
+    configs
+        .iter()
+        .map(|config| {
+            bar.set_message(config.strategy.to_string());
+            sim::run_strategy(net, &tasks, config, &resolved.sim, &|| bar.inc(1))
+        })
+        .collect()
+}
+
+fn write_file(path: &Path, contents: &str) -> Result<()> {
+    std::fs::write(path, contents).with_context(|| format!("cannot write {}", path.display()))
+}
+
+/// Run `kadlab compare`.
+pub fn run(args: &CompareArgs) -> Result<()> {
+    let resolved = args.network.resolve(args.strategies.as_deref())?;
+    let configs: Vec<LookupConfig> = resolved
+        .strategies
+        .iter()
+        .map(|s| resolved.lookup.with_strategy(*s))
+        .collect();
+    let per_strategy = (resolved.sim.lookups + resolved.sim.value_lookups) as u64;
+    let bar = progress(per_strategy * configs.len() as u64, args.network.quiet);
+    bar.set_message("warm-up");
+    let net = sim::build_network(&resolved.sim);
+    let records = run_all(&net, &resolved, &configs, &bar);
+    bar.finish_and_clear();
+
+    let report = Report {
+        settings: resolved.settings(),
+        strategies: configs
+            .iter()
+            .zip(&records)
+            .map(|(c, r)| StrategySummary::from_records(c.strategy.as_str(), &c.describe(), r))
+            .collect(),
+    };
+    match args.format {
+        Format::Table => print!("{}", report.to_table()),
+        Format::Json => print!("{}", report.to_json()),
+        Format::Csv => print!("{}", report.to_csv()),
+    }
+    if let Some(path) = &args.per_lookup {
+        let mut lines = String::new();
+        for record in records.iter().flatten() {
+            lines.push_str(&serde_json::to_string(record)?);
+            lines.push('\n');
+        }
+        write_file(path, &lines)?;
+    }
+    if let Some(path) = &args.dump_nodes {
+        let mut lines = String::new();
+        for node in &net.nodes {
+            let alive: Vec<(u64, Option<u64>)> = node
+                .schedule
+                .up_intervals()
+                .into_iter()
+                .map(|(from, to)| (from.as_millis(), to.map(|t| t.as_millis())))
+                .collect();
+            lines.push_str(&serde_json::to_string(&json!({
+                "id": node.contact.id.to_string(),
+                "alive": alive,
+            }))?);
+            lines.push('\n');
+        }
+        write_file(path, &lines)?;
+    }
+    if let Some(dir) = &args.out {
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("cannot create output directory {}", dir.display()))?;
+        write_file(&dir.join("report.json"), &report.to_json())?;
+        write_file(&dir.join("report.csv"), &report.to_csv())?;
+        let series: Vec<Series> = report
+            .strategies
+            .iter()
+            .map(|s| {
+                (
+                    format!("{} ({})", s.name, s.params),
+                    vec![(s.rpcs_mean, s.recall_mean)],
+                )
+            })
+            .collect();
+        draw_curves(
+            &dir.join("recall_vs_rpcs.svg"),
+            "recall@k against RPCs per lookup",
+            "RPCs per lookup (mean)",
+            "recall@k (mean)",
+            &series,
+        )
+        .map_err(anyhow::Error::msg)?;
+        eprintln!(
+            "wrote {}/report.json, report.csv, recall_vs_rpcs.svg",
+            dir.display()
+        );
+    }
+    Ok(())
+}

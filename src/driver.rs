@@ -1,0 +1,192 @@
+//! The one async lookup loop, shared by the simulator and the UDP node.
+//!
+//! It is the thin shell around a [`LookupStrategy`]: it reads the clock,
+//! sends what the strategy asks for through a [`Transport`], feeds replies
+//! and failures back, keeps the node's routing table up to date from every
+//! reply, and returns the [`LookupOutcome`]. Nothing here decides anything:
+//! every decision is the strategy's, so a simulated lookup runs exactly the
+//! code path of a real one.
+
+use std::sync::Mutex;
+use std::time::Duration;
+
+use futures_util::stream::{FuturesUnordered, StreamExt};
+use tokio::time::Instant;
+
+use crate::contact::Contact;
+use crate::lookup::{LookupAction, LookupMode, LookupOutcome, LookupStrategy, Reply};
+use crate::protocol::{Request, Response};
+use crate::routing::{RoutingTable, UpdateOutcome};
+use crate::time::Time;
+use crate::transport::{Transport, TransportError};
+
+/// Converts tokio's clock into the core's [`Time`].
+///
+/// Under a paused tokio runtime (the simulator) this is virtual time, and so
+/// deterministic; on a normal runtime it is the monotonic clock.
+#[derive(Clone, Copy, Debug)]
+pub struct Clock {
+    epoch: Instant,
+}
+
+impl Clock {
+    /// A clock whose [`Time::ZERO`] is this instant.
+    pub fn starting_now() -> Clock {
+        Clock {
+            epoch: Instant::now(),
+        }
+    }
+
+    /// The current time.
+    pub fn now(&self) -> Time {
+        Time::from_epoch(Instant::now().saturating_duration_since(self.epoch))
+    }
+
+    /// The tokio instant of `t`, for sleeping until it.
+    pub fn instant(&self, t: Time) -> Instant {
+        self.epoch + t.since_epoch()
+    }
+}
+
+/// Something the driver tells the caller about, for narration and traces.
+/// Inputs and outputs of the strategy, in the order they happened.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DriverEvent {
+    /// The strategy asked to send to these contacts.
+    Sent(Time, Vec<Contact>),
+    /// A reply arrived and was given to the strategy.
+    Replied(Time, Contact, Vec<Contact>),
+    /// A request failed (or timed out in the transport).
+    Failed(Time, Contact, TransportError),
+}
+
+/// Where driver events go; `()` ignores them.
+pub trait DriverObserver {
+    /// Called for every event.
+    fn event(&mut self, event: DriverEvent);
+}
+
+impl DriverObserver for () {
+    fn event(&mut self, _event: DriverEvent) {}
+}
+
+impl DriverObserver for Vec<DriverEvent> {
+    fn event(&mut self, event: DriverEvent) {
+        self.push(event);
+    }
+}
+
+enum Done {
+    Lookup(Contact, Result<Response, TransportError>),
+    Ping(Contact, bool),
+}
+
+/// Run `lookup` to its end.
+///
+/// Every request goes through `transport`, bounded by `rpc_timeout` even if
+/// the transport itself never gives up, so the loop always ends. Every reply
+/// updates `table` by the Kademlia rule; a full bucket's eviction ping is
+/// sent from here and its answer reported back. Failures are reported to the
+/// table too. Requests still in flight when the strategy finishes are
+/// dropped; eviction pings are awaited (each is bounded by `rpc_timeout`).
+pub async fn run_lookup<T, O>(
+    lookup: &mut dyn LookupStrategy,
+    mode: LookupMode,
+    transport: &T,
+    table: &Mutex<RoutingTable>,
+    clock: &Clock,
+    rpc_timeout: Duration,
+    observer: &mut O,
+) -> LookupOutcome
+where
+    T: Transport + ?Sized,
+    O: DriverObserver + ?Sized,
+{
+    let target = *lookup.target();
+    let request = match mode {
+        LookupMode::FindNode => Request::FindNode { target },
+        LookupMode::FindValue => Request::GetValue { target },
+    };
+    let mut pending = FuturesUnordered::new();
+    let mut pings = FuturesUnordered::new();
+    let send = |to: Contact, request: Request| async move {
+        match tokio::time::timeout(rpc_timeout, transport.request(to, request)).await {
+            Ok(result) => result,
+            Err(_) => Err(TransportError::Timeout),
+        }
+    };
+    let outcome = loop {
+        let now = clock.now();
+        match lookup.poll(now) {
+            LookupAction::Finished(outcome) => break outcome,
+            LookupAction::Send(contacts) => {
+                observer.event(DriverEvent::Sent(now, contacts.clone()));
+                for to in contacts {
+                    let fut = send(to, request.clone());
+                    pending.push(async move { Done::Lookup(to, fut.await) });
+                }
+            }
+            LookupAction::Wait(deadline) => {
+                let sleep_until = deadline.map(|d| clock.instant(d));
+                let done = tokio::select! {
+                    biased;
+                    Some(done) = pending.next() => Some(done),
+                    Some(done) = pings.next() => Some(done),
+                    _ = sleep_or_forever(sleep_until) => None,
+                };
+                let Some(done) = done else { continue };
+                let now = clock.now();
+                match done {
+                    Done::Lookup(from, Ok(response)) => {
+                        let reply = Reply {
+                            contacts: &response.contacts,
+                            value: response.value.as_deref(),
+                        };
+                        if lookup.on_response(&from.id, reply, now) {
+                            observer.event(DriverEvent::Replied(
+                                now,
+                                from,
+                                response.contacts.clone(),
+                            ));
+                        }
+                        let heard = lock(table).update(from, now);
+                        if let UpdateOutcome::PingOldest { oldest } = heard {
+                            let fut = send(oldest, Request::Ping);
+                            pings.push(async move { Done::Ping(oldest, fut.await.is_ok()) });
+                        }
+                    }
+                    Done::Lookup(from, Err(error)) => {
+                        if lookup.on_failure(&from.id, now) {
+                            observer.event(DriverEvent::Failed(now, from, error));
+                        }
+                        let _ = lock(table).on_failure(&from.id, now);
+                    }
+                    Done::Ping(oldest, answered) => {
+                        lock(table).on_ping_result(&oldest.id, answered, now);
+                    }
+                }
+            }
+        }
+    };
+    while let Some(done) = pings.next().await {
+        if let Done::Ping(oldest, answered) = done {
+            lock(table).on_ping_result(&oldest.id, answered, clock.now());
+        }
+    }
+    outcome
+}
+
+async fn sleep_or_forever(until: Option<Instant>) {
+    match until {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Lock a table, recovering it if a panicking thread poisoned the lock: the
+/// table's invariants hold between calls, so its data is still usable.
+pub fn lock(table: &Mutex<RoutingTable>) -> std::sync::MutexGuard<'_, RoutingTable> {
+    table
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}

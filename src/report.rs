@@ -1,0 +1,239 @@
+//! Summaries of simulated lookups, and the formats `kadlab compare` prints.
+//!
+//! The JSON layout is a contract scripts rely on: field names and nesting
+//! only ever grow.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use serde::Serialize;
+
+use crate::lookup::EndReason;
+use crate::sim::LookupRecord;
+
+/// One strategy's figures over all its lookups.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct StrategySummary {
+    /// Strategy name.
+    pub name: String,
+    /// Its parameters (`alpha=3 k=20`).
+    pub params: String,
+    /// FIND_NODE lookups run.
+    pub lookups: usize,
+    /// Mean recall of the true k closest.
+    pub recall_mean: f64,
+    /// 5th percentile of recall: the bad lookups.
+    pub recall_p5: f64,
+    /// Share of lookups whose result holds the single closest node.
+    pub exact_rate: f64,
+    /// Mean share of the result that was down when the lookup ended.
+    pub stale_mean: f64,
+    /// Mean requests per lookup.
+    pub rpcs_mean: f64,
+    /// 95th percentile of requests per lookup.
+    pub rpcs_p95: f64,
+    /// Mean requests per lookup that got no valid reply.
+    pub timeouts_mean: f64,
+    /// Mean longest request chain.
+    pub rounds_mean: f64,
+    /// Median virtual latency.
+    pub latency_ms_p50: f64,
+    /// 95th percentile of virtual latency.
+    pub latency_ms_p95: f64,
+    /// Share of FIND_VALUE lookups that got the value (`null` if none ran).
+    pub value_success_rate: Option<f64>,
+    /// How many lookups ended for each reason.
+    pub ended: BTreeMap<EndReason, usize>,
+}
+
+/// Round for reports: four decimals are more than the noise of 1,000
+/// lookups, and keep JSON and CSV readable.
+fn round4(x: f64) -> f64 {
+    (x * 10_000.0).round() / 10_000.0
+}
+
+fn mean(xs: &[f64]) -> f64 {
+    if xs.is_empty() {
+        0.0
+    } else {
+        xs.iter().sum::<f64>() / xs.len() as f64
+    }
+}
+
+/// Nearest-rank percentile `p` (0–100) of `xs`.
+pub fn percentile(xs: &[f64], p: f64) -> f64 {
+    if xs.is_empty() {
+        return 0.0;
+    }
+    let mut sorted = xs.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
+    sorted[rank.clamp(1, sorted.len()) - 1]
+}
+
+impl StrategySummary {
+    /// Summarise one strategy's records.
+    pub fn from_records(name: &str, params: &str, records: &[LookupRecord]) -> StrategySummary {
+        let nodes: Vec<&LookupRecord> =
+            records.iter().filter(|r| r.value_found.is_none()).collect();
+        let values: Vec<bool> = records.iter().filter_map(|r| r.value_found).collect();
+        let field = |f: fn(&LookupRecord) -> f64| nodes.iter().map(|r| f(r)).collect::<Vec<f64>>();
+        let recall = field(|r| r.recall);
+        let rpcs = field(|r| f64::from(r.rpcs));
+        let latency = field(|r| r.latency_ms as f64);
+        let mut ended: BTreeMap<EndReason, usize> = BTreeMap::new();
+        for r in &nodes {
+            *ended.entry(r.reason).or_default() += 1;
+        }
+        StrategySummary {
+            name: name.to_string(),
+            params: params.to_string(),
+            lookups: nodes.len(),
+            recall_mean: round4(mean(&recall)),
+            recall_p5: round4(percentile(&recall, 5.0)),
+            exact_rate: round4(mean(&field(|r| f64::from(u8::from(r.exact))))),
+            stale_mean: round4(mean(&field(|r| r.stale))),
+            rpcs_mean: round4(mean(&rpcs)),
+            rpcs_p95: round4(percentile(&rpcs, 95.0)),
+            timeouts_mean: round4(mean(&field(|r| f64::from(r.timeouts)))),
+            rounds_mean: round4(mean(&field(|r| f64::from(r.rounds)))),
+            latency_ms_p50: round4(percentile(&latency, 50.0)),
+            latency_ms_p95: round4(percentile(&latency, 95.0)),
+            value_success_rate: (!values.is_empty()).then(|| {
+                round4(values.iter().filter(|&&v| v).count() as f64 / values.len() as f64)
+            }),
+            ended,
+        }
+    }
+}
+
+/// A whole comparison: the settings it ran with and one summary per
+/// strategy.
+#[derive(Clone, Debug, Serialize)]
+pub struct Report {
+    /// Settings, as key → value (stable order).
+    pub settings: BTreeMap<String, serde_json::Value>,
+    /// One entry per strategy, in the order they ran.
+    pub strategies: Vec<StrategySummary>,
+}
+
+impl Report {
+    /// Pretty JSON, with a trailing newline.
+    pub fn to_json(&self) -> String {
+        let mut s = serde_json::to_string_pretty(self)
+            .unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
+        s.push('\n');
+        s
+    }
+
+    /// CSV, one row per strategy.
+    pub fn to_csv(&self) -> String {
+        let mut out = String::from(
+            "strategy,params,lookups,recall_mean,recall_p5,exact_rate,stale_mean,rpcs_mean,rpcs_p95,timeouts_mean,rounds_mean,latency_ms_p50,latency_ms_p95,value_success_rate",
+        );
+        for reason in EndReason::ALL {
+            let _ = write!(out, ",ended_{reason}");
+        }
+        out.push('\n');
+        for s in &self.strategies {
+            let _ = write!(
+                out,
+                "{},\"{}\",{},{},{},{},{},{},{},{},{},{},{},{}",
+                s.name,
+                s.params,
+                s.lookups,
+                s.recall_mean,
+                s.recall_p5,
+                s.exact_rate,
+                s.stale_mean,
+                s.rpcs_mean,
+                s.rpcs_p95,
+                s.timeouts_mean,
+                s.rounds_mean,
+                s.latency_ms_p50,
+                s.latency_ms_p95,
+                s.value_success_rate
+                    .map_or(String::new(), |v| v.to_string()),
+            );
+            for reason in EndReason::ALL {
+                let _ = write!(out, ",{}", s.ended.get(&reason).copied().unwrap_or(0));
+            }
+            out.push('\n');
+        }
+        out
+    }
+
+    /// A table for people.
+    pub fn to_table(&self) -> String {
+        let mut out = String::new();
+        let settings: Vec<String> = self
+            .settings
+            .iter()
+            .map(|(k, v)| format!("{k}={}", v.to_string().trim_matches('"')))
+            .collect();
+        let _ = writeln!(out, "{}\n", settings.join("  "));
+        let header = [
+            "strategy", "params", "recall", "p5", "exact", "stale", "rpcs", "rpcs95", "t/outs",
+            "rounds", "ms p50", "ms p95", "value", "ended",
+        ];
+        let rows: Vec<Vec<String>> = self
+            .strategies
+            .iter()
+            .map(|s| {
+                let ended: Vec<String> = s.ended.iter().map(|(r, n)| format!("{r}:{n}")).collect();
+                vec![
+                    s.name.clone(),
+                    s.params.clone(),
+                    format!("{:.3}", s.recall_mean),
+                    format!("{:.2}", s.recall_p5),
+                    format!("{:.3}", s.exact_rate),
+                    format!("{:.3}", s.stale_mean),
+                    format!("{:.1}", s.rpcs_mean),
+                    format!("{:.0}", s.rpcs_p95),
+                    format!("{:.1}", s.timeouts_mean),
+                    format!("{:.1}", s.rounds_mean),
+                    format!("{:.0}", s.latency_ms_p50),
+                    format!("{:.0}", s.latency_ms_p95),
+                    s.value_success_rate
+                        .map_or("-".to_string(), |v| format!("{v:.3}")),
+                    ended.join(" "),
+                ]
+            })
+            .collect();
+        let widths: Vec<usize> = (0..header.len())
+            .map(|i| {
+                rows.iter()
+                    .map(|r| r[i].chars().count())
+                    .chain([header[i].len()])
+                    .max()
+                    .unwrap_or(0)
+            })
+            .collect();
+        let line = |cells: Vec<String>| -> String {
+            cells
+                .iter()
+                .zip(&widths)
+                .enumerate()
+                .map(|(i, (c, w))| {
+                    if i < 2 || i == cells.len() - 1 {
+                        format!("{c:<w$}")
+                    } else {
+                        format!("{c:>w$}")
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join("  ")
+                .trim_end()
+                .to_string()
+        };
+        let _ = writeln!(
+            out,
+            "{}",
+            line(header.iter().map(|h| h.to_string()).collect())
+        );
+        for row in rows {
+            let _ = writeln!(out, "{}", line(row));
+        }
+        out
+    }
+}

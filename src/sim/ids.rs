@@ -1,0 +1,175 @@
+//! The global id set, sorted, so that "every id in this bucket" and "the k
+//! closest ids to this target" are binary searches instead of scans.
+//!
+//! Ids sharing a prefix are contiguous in sorted order, and every id sharing
+//! a longer prefix with a target is closer (XOR) than every id sharing a
+//! shorter one. Both the oracle warm-up and the truth rely on that.
+
+use std::ops::Range;
+
+use crate::id::{NodeId, ID_BITS, ID_LEN};
+
+/// All node ids of a simulated network, sorted, with their node index.
+#[derive(Clone, Debug)]
+pub struct SortedIds {
+    sorted: Vec<(NodeId, u32)>,
+}
+
+/// `id` with every bit from position `len` on (counted from the most
+/// significant) set to `fill`.
+fn with_suffix(id: &NodeId, len: usize, fill: bool) -> NodeId {
+    let mut out = id.0;
+    for bit in len..ID_BITS {
+        let mask = 0x80u8 >> (bit % 8);
+        if fill {
+            out[bit / 8] |= mask;
+        } else {
+            out[bit / 8] &= !mask;
+        }
+    }
+    NodeId(out)
+}
+
+impl SortedIds {
+    /// Index `ids` (position in the slice = node index).
+    pub fn new(ids: &[NodeId]) -> SortedIds {
+        let mut sorted: Vec<(NodeId, u32)> = ids
+            .iter()
+            .enumerate()
+            .map(|(i, id)| (*id, i as u32))
+            .collect();
+        sorted.sort_unstable();
+        SortedIds { sorted }
+    }
+
+    /// Number of ids.
+    pub fn len(&self) -> usize {
+        self.sorted.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.sorted.is_empty()
+    }
+
+    /// Node index of the `i`-th id in sorted order.
+    pub fn node_at(&self, i: usize) -> u32 {
+        self.sorted[i].1
+    }
+
+    /// Node index of `id`, if it belongs to the network.
+    pub fn find(&self, id: &NodeId) -> Option<u32> {
+        self.sorted
+            .binary_search_by(|(x, _)| x.cmp(id))
+            .ok()
+            .map(|i| self.sorted[i].1)
+    }
+
+    /// Sorted positions of the ids sharing the first `len` bits of `prefix`.
+    pub fn prefix_range(&self, prefix: &NodeId, len: usize) -> Range<usize> {
+        let lo = with_suffix(prefix, len, false);
+        let hi = with_suffix(prefix, len, true);
+        let start = self.sorted.partition_point(|(id, _)| *id < lo);
+        let end = self.sorted.partition_point(|(id, _)| *id <= hi);
+        start..end
+    }
+
+    /// Sorted positions of the ids in bucket `index` of a table owned by
+    /// `owner`: they share `159 - index` bits with it and differ in the next.
+    pub fn bucket_range(&self, owner: &NodeId, index: usize) -> Range<usize> {
+        let shared = ID_BITS - 1 - index;
+        let mut prefix = owner.0;
+        prefix[shared / 8] ^= 0x80 >> (shared % 8);
+        self.prefix_range(&NodeId(prefix), shared + 1)
+    }
+
+    /// The `k` ids closest to `target` among those `eligible`, closest first.
+    ///
+    /// Widens the shared prefix one bit at a time until the range holds `k`
+    /// eligible ids; all of them are closer than anything outside it.
+    pub fn closest_where(
+        &self,
+        target: &NodeId,
+        k: usize,
+        mut eligible: impl FnMut(u32) -> bool,
+    ) -> Vec<u32> {
+        let mut len = ID_BITS;
+        let mut range = self.prefix_range(target, len);
+        let mut count = range
+            .clone()
+            .filter(|&i| eligible(self.sorted[i].1))
+            .count();
+        while count < k && len > 0 {
+            len -= 1;
+            let wider = self.prefix_range(target, len);
+            // Only the newly covered half needs checking.
+            count += wider
+                .clone()
+                .filter(|i| !range.contains(i))
+                .filter(|&i| eligible(self.sorted[i].1))
+                .count();
+            range = wider;
+        }
+        let mut found: Vec<(crate::id::Distance, u32)> = range
+            .filter(|&i| eligible(self.sorted[i].1))
+            .map(|i| (self.sorted[i].0.distance(target), self.sorted[i].1))
+            .collect();
+        found.sort_unstable();
+        found.truncate(k);
+        found.into_iter().map(|(_, n)| n).collect()
+    }
+}
+
+const _: () = assert!(ID_LEN * 8 == ID_BITS);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::{Rng, SeedableRng};
+    use rand_chacha::ChaCha8Rng;
+
+    #[test]
+    fn closest_where_matches_brute_force() {
+        let mut rng = ChaCha8Rng::seed_from_u64(11);
+        let ids: Vec<NodeId> = (0..3000).map(|_| NodeId::random(&mut rng)).collect();
+        let alive: Vec<bool> = (0..ids.len()).map(|_| rng.gen_bool(0.6)).collect();
+        let index = SortedIds::new(&ids);
+        for round in 0..200 {
+            let target = if round % 10 == 0 {
+                ids[round]
+            } else {
+                NodeId::random(&mut rng)
+            };
+            let k = 1 + round % 25;
+            let got = index.closest_where(&target, k, |n| alive[n as usize]);
+            let mut brute: Vec<u32> = (0..ids.len() as u32)
+                .filter(|&n| alive[n as usize])
+                .collect();
+            brute.sort_by_key(|&n| ids[n as usize].distance(&target));
+            brute.truncate(k);
+            assert_eq!(got, brute, "target {target} k {k}");
+        }
+    }
+
+    #[test]
+    fn bucket_range_holds_exactly_that_bucket() {
+        let mut rng = ChaCha8Rng::seed_from_u64(5);
+        let ids: Vec<NodeId> = (0..2000).map(|_| NodeId::random(&mut rng)).collect();
+        let index = SortedIds::new(&ids);
+        let owner = ids[17];
+        for b in [159, 158, 155, 150, 140] {
+            let range = index.bucket_range(&owner, b);
+            let inside: Vec<u32> = range.map(|i| index.node_at(i)).collect();
+            let expected = ids
+                .iter()
+                .filter(|id| owner.bucket_index(id) == Some(b))
+                .count();
+            assert_eq!(inside.len(), expected);
+            for n in inside {
+                assert_eq!(owner.bucket_index(&ids[n as usize]), Some(b));
+            }
+        }
+        assert_eq!(index.find(&ids[3]), Some(3));
+        assert_eq!(index.find(&NodeId::ZERO), None);
+    }
+}

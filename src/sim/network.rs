@@ -1,0 +1,279 @@
+//! The simulated network: nodes, their tables and stores, and a
+//! [`Transport`] that moves requests between them in virtual time.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use hashbrown::HashMap;
+use rand::Rng;
+use rand_chacha::ChaCha8Rng;
+
+use crate::contact::Contact;
+use crate::driver::{lock, Clock};
+use crate::id::NodeId;
+use crate::protocol::{Request, Response};
+use crate::routing::{RoutingTable, UpdateOutcome};
+use crate::sim::churn::Schedule;
+use crate::sim::ids::SortedIds;
+use crate::time::Time;
+use crate::transport::{Transport, TransportError};
+
+/// Per-pair one-way delay: log-normal, fixed for each pair of nodes.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct LatencyModel {
+    /// Median one-way delay.
+    pub median: Duration,
+    /// σ of the underlying normal distribution.
+    pub sigma: f64,
+}
+
+impl Default for LatencyModel {
+    fn default() -> Self {
+        LatencyModel {
+            median: Duration::from_millis(60),
+            sigma: 0.5,
+        }
+    }
+}
+
+/// SplitMix64: a fixed, well-mixed hash, so a pair's delay is a pure
+/// function of (seed, pair) and needs no storage for 10⁵ nodes.
+fn splitmix64(mut x: u64) -> u64 {
+    x = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    x ^ (x >> 31)
+}
+
+fn unit(x: u64) -> f64 {
+    // 53 random bits in (0, 1).
+    ((x >> 11) as f64 + 0.5) / (1u64 << 53) as f64
+}
+
+impl LatencyModel {
+    /// One-way delay between nodes `a` and `b` (symmetric).
+    pub fn delay(&self, seed: u64, a: u32, b: u32) -> Duration {
+        let (lo, hi) = if a <= b { (a, b) } else { (b, a) };
+        let h = splitmix64(seed ^ (u64::from(lo) << 32 | u64::from(hi)));
+        let u1 = unit(h);
+        let u2 = unit(splitmix64(h));
+        // Box–Muller.
+        let z = (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos();
+        self.median
+            .mul_f64((self.sigma * z).exp())
+            .max(Duration::from_millis(1))
+    }
+}
+
+/// One simulated node.
+#[derive(Debug)]
+pub struct SimNode {
+    /// Its contact (id and made-up loopback address).
+    pub contact: Contact,
+    /// When it is up.
+    pub schedule: Schedule,
+    /// Behind a NAT: never answers.
+    pub unreachable: bool,
+    /// Its routing table.
+    pub table: Mutex<RoutingTable>,
+    /// Immutable items it stores.
+    pub store: Mutex<HashMap<NodeId, Vec<u8>>>,
+}
+
+impl Clone for SimNode {
+    fn clone(&self) -> Self {
+        SimNode {
+            contact: self.contact,
+            schedule: self.schedule.clone(),
+            unreachable: self.unreachable,
+            table: Mutex::new(lock(&self.table).clone()),
+            store: Mutex::new(self.store.lock().map(|s| s.clone()).unwrap_or_default()),
+        }
+    }
+}
+
+/// Every node of the simulation, and the models that move datagrams.
+#[derive(Debug)]
+pub struct SimNetwork {
+    /// Nodes by index.
+    pub nodes: Vec<SimNode>,
+    /// Ids sorted, for warm-up and truth.
+    pub ids: SortedIds,
+    /// Delay model.
+    pub latency: LatencyModel,
+    /// Probability that a datagram is lost.
+    pub loss: f64,
+    /// Bucket size / reply size.
+    pub k: usize,
+    /// Seed of the delay model.
+    pub seed: u64,
+    /// Loss draws, in the (deterministic) order datagrams are sent.
+    loss_rng: Mutex<ChaCha8Rng>,
+    /// Datagrams sent (requests and replies) and lost.
+    pub counters: Mutex<NetCounters>,
+}
+
+/// Traffic counters of a network.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct NetCounters {
+    /// Datagrams put on the wire.
+    pub datagrams: u64,
+    /// Datagrams the loss model dropped.
+    pub lost: u64,
+}
+
+impl Clone for SimNetwork {
+    fn clone(&self) -> Self {
+        SimNetwork {
+            nodes: self.nodes.clone(),
+            ids: self.ids.clone(),
+            latency: self.latency,
+            loss: self.loss,
+            k: self.k,
+            seed: self.seed,
+            loss_rng: Mutex::new(
+                self.loss_rng
+                    .lock()
+                    .map(|r| r.clone())
+                    .unwrap_or_else(|p| p.into_inner().clone()),
+            ),
+            counters: Mutex::new(NetCounters::default()),
+        }
+    }
+}
+
+impl SimNetwork {
+    /// A network of these nodes.
+    pub fn new(
+        nodes: Vec<SimNode>,
+        latency: LatencyModel,
+        loss: f64,
+        k: usize,
+        seed: u64,
+        loss_rng: ChaCha8Rng,
+    ) -> SimNetwork {
+        let ids: Vec<NodeId> = nodes.iter().map(|n| n.contact.id).collect();
+        SimNetwork {
+            ids: SortedIds::new(&ids),
+            nodes,
+            latency,
+            loss,
+            k,
+            seed,
+            loss_rng: Mutex::new(loss_rng),
+            counters: Mutex::new(NetCounters::default()),
+        }
+    }
+
+    /// Whether node `n` is up at `t`.
+    pub fn is_up(&self, n: u32, t: Time) -> bool {
+        self.nodes[n as usize].schedule.is_up(t)
+    }
+
+    /// Whether node `n` would answer at `t` (up and reachable).
+    pub fn answers(&self, n: u32, t: Time) -> bool {
+        let node = &self.nodes[n as usize];
+        !node.unreachable && node.schedule.is_up(t)
+    }
+
+    /// Node index by address (addresses are derived from the index).
+    pub fn index_of(&self, contact: &Contact) -> Option<u32> {
+        let [b, c, d] = [
+            contact.addr.ip().octets()[1],
+            contact.addr.ip().octets()[2],
+            contact.addr.ip().octets()[3],
+        ];
+        let a = u8::try_from(contact.addr.port().checked_sub(10_000)?).ok()?;
+        let n = u32::from_be_bytes([a, b, c, d]);
+        let node = self.nodes.get(n as usize)?;
+        (node.contact == *contact).then_some(n)
+    }
+
+    /// Whether the next datagram is lost.
+    fn lost(&self) -> bool {
+        let lost = self.loss > 0.0
+            && self
+                .loss_rng
+                .lock()
+                .map(|mut r| r.gen_bool(self.loss))
+                .unwrap_or(false);
+        if let Ok(mut c) = self.counters.lock() {
+            c.datagrams += 1;
+            c.lost += u64::from(lost);
+        }
+        lost
+    }
+
+    /// Node `n` handles `request` from `from` at `now`: it learns the sender
+    /// (Kademlia rule; an eviction ping is answered by the oracle at once,
+    /// a shortcut that spares simulating a ping) and builds its answer.
+    pub fn handle(&self, n: u32, from: Contact, request: &Request, now: Time) -> Response {
+        let node = &self.nodes[n as usize];
+        let mut table = lock(&node.table);
+        if let UpdateOutcome::PingOldest { oldest } = table.update(from, now) {
+            let alive = self.index_of(&oldest).is_some_and(|o| self.answers(o, now));
+            table.on_ping_result(&oldest.id, alive, now);
+        }
+        let mut response = Response {
+            id: node.contact.id,
+            ..Response::default()
+        };
+        match request {
+            Request::Ping | Request::PutValue { .. } => {}
+            Request::FindNode { target } => response.contacts = table.closest(target, self.k),
+            Request::GetValue { target } => {
+                let stored = node.store.lock().ok().and_then(|s| s.get(target).cloned());
+                match stored {
+                    Some(value) => response.value = Some(value),
+                    None => response.contacts = table.closest(target, self.k),
+                }
+            }
+        }
+        response
+    }
+}
+
+/// A node's view of the simulated network: requests leave from it.
+#[derive(Clone, Debug)]
+pub struct SimTransport {
+    /// The network.
+    pub net: Arc<SimNetwork>,
+    /// The sending node.
+    pub from: u32,
+    /// The virtual clock.
+    pub clock: Clock,
+    /// How long a request waits before it times out.
+    pub rpc_timeout: Duration,
+}
+
+#[async_trait]
+impl Transport for SimTransport {
+    async fn request(&self, to: Contact, request: Request) -> Result<Response, TransportError> {
+        let sent_at = self.clock.now();
+        let give_up = self.clock.instant(sent_at + self.rpc_timeout);
+        let timeout = || async move {
+            tokio::time::sleep_until(give_up).await;
+            Err(TransportError::Timeout)
+        };
+        let Some(n) = self.net.index_of(&to) else {
+            return timeout().await;
+        };
+        let delay = self.net.latency.delay(self.net.seed, self.from, n);
+        if self.net.lost() {
+            return timeout().await;
+        }
+        tokio::time::sleep(delay).await;
+        let now = self.clock.now();
+        if !self.net.answers(n, now) {
+            return timeout().await;
+        }
+        let me = self.net.nodes[self.from as usize].contact;
+        let response = self.net.handle(n, me, &request, now);
+        if self.net.lost() {
+            return timeout().await;
+        }
+        tokio::time::sleep(delay).await;
+        Ok(response)
+    }
+}

@@ -1,0 +1,240 @@
+//! The lookups of a comparison, and running one strategy over them.
+
+use std::sync::Arc;
+
+use rand::Rng;
+use serde::Serialize;
+
+use crate::driver::{lock, run_lookup, Clock};
+use crate::id::NodeId;
+use crate::lookup::{EndReason, LookupConfig, LookupMode};
+use crate::sim::network::{SimNetwork, SimTransport};
+use crate::sim::{stream, streams, SimConfig};
+use crate::time::Time;
+
+/// One lookup to run: the same list is given to every strategy.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LookupTask {
+    /// Position in the list.
+    pub index: usize,
+    /// Node doing the lookup (up at `start`).
+    pub origin: u32,
+    /// Key looked up.
+    pub target: NodeId,
+    /// When it starts.
+    pub start: Time,
+    /// Nodes or a stored value.
+    pub mode: LookupMode,
+    /// The true k closest nodes (other than the origin) answering at `start`.
+    pub truth: Vec<u32>,
+}
+
+/// The value stored under a FIND_VALUE task's key.
+pub fn value_for(index: usize) -> Vec<u8> {
+    format!("kadlab value #{index}").into_bytes()
+}
+
+/// Draw the workload of `config` on `net`: FIND_NODE lookups of random ids,
+/// then FIND_VALUE lookups of values stored at the start of the window.
+pub fn make_tasks(net: &SimNetwork, config: &SimConfig) -> Vec<LookupTask> {
+    let mut rng = stream(config.seed, streams::WORKLOAD);
+    let window = config.lookup_window.as_millis().max(1) as u64;
+    let total = config.lookups + config.value_lookups;
+    let mut tasks = Vec::with_capacity(total);
+    for index in 0..total {
+        let mode = if index < config.lookups {
+            LookupMode::FindNode
+        } else {
+            LookupMode::FindValue
+        };
+        let target = match mode {
+            LookupMode::FindNode => NodeId::random(&mut rng),
+            LookupMode::FindValue => NodeId::of_immutable_value(&value_for(index)),
+        };
+        let start =
+            config.window_start() + std::time::Duration::from_millis(rng.gen_range(0..window));
+        // An origin that is up; a network that is entirely down has none.
+        let origin = (0..1000)
+            .map(|_| rng.gen_range(0..net.nodes.len() as u32))
+            .find(|&n| net.is_up(n, start));
+        let Some(origin) = origin else { continue };
+        let truth = net
+            .ids
+            .closest_where(&target, config.k, |n| n != origin && net.answers(n, start));
+        tasks.push(LookupTask {
+            index,
+            origin,
+            target,
+            start,
+            mode,
+            truth,
+        });
+    }
+    tasks
+}
+
+/// Store each FIND_VALUE task's value at the k closest nodes answering when
+/// the lookup window opens (what a successful STORE would have reached).
+fn store_values(net: &SimNetwork, tasks: &[LookupTask], config: &SimConfig) {
+    let at = config.window_start();
+    for task in tasks.iter().filter(|t| t.mode == LookupMode::FindValue) {
+        for n in net
+            .ids
+            .closest_where(&task.target, config.k, |n| net.answers(n, at))
+        {
+            if let Ok(mut store) = net.nodes[n as usize].store.lock() {
+                store.insert(task.target, value_for(task.index));
+            }
+        }
+    }
+}
+
+/// What one lookup achieved.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct LookupRecord {
+    /// Strategy name.
+    pub strategy: String,
+    /// Task index.
+    pub lookup: usize,
+    /// Origin node id (hex).
+    pub origin: String,
+    /// Target (hex).
+    pub target: String,
+    /// Start, in virtual ms.
+    pub start_ms: u64,
+    /// Result ids (hex), closest first.
+    pub result: Vec<String>,
+    /// True k closest ids (hex).
+    pub truth: Vec<String>,
+    /// |result ∩ truth| / |truth|.
+    pub recall: f64,
+    /// Requests sent.
+    pub rpcs: u32,
+    /// Whether the result holds the single closest node.
+    #[serde(skip)]
+    pub exact: bool,
+    /// Fraction of the result down when the lookup finished.
+    #[serde(skip)]
+    pub stale: f64,
+    /// Requests that got no valid reply.
+    #[serde(skip)]
+    pub timeouts: u32,
+    /// Longest request chain.
+    #[serde(skip)]
+    pub rounds: u32,
+    /// Virtual duration.
+    #[serde(skip)]
+    pub latency_ms: u64,
+    /// Why it stopped.
+    #[serde(skip)]
+    pub reason: EndReason,
+    /// For FIND_VALUE: whether the value came back.
+    #[serde(skip)]
+    pub value_found: Option<bool>,
+}
+
+/// Run every task with the strategy of `lookup`, on a fresh copy of the
+/// warmed-up network `warm`, and return one record per task (task order).
+pub fn run_strategy(
+    warm: &SimNetwork,
+    tasks: &[LookupTask],
+    lookup: &LookupConfig,
+    config: &SimConfig,
+    on_done: &dyn Fn(),
+) -> Vec<LookupRecord> {
+    let net = Arc::new(warm.clone());
+    store_values(&net, tasks, config);
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .start_paused(true)
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => panic!("cannot build the simulator's tokio runtime: {e}"),
+    };
+    runtime.block_on(async {
+        let clock = Clock::starting_now();
+        let handles: Vec<_> = tasks
+            .iter()
+            .cloned()
+            .map(|task| {
+                let net = Arc::clone(&net);
+                let lookup = lookup.clone();
+                tokio::spawn(async move { run_task(net, task, lookup, clock).await })
+            })
+            .collect();
+        let mut records = Vec::with_capacity(handles.len());
+        for handle in handles {
+            match handle.await {
+                Ok(record) => records.push(record),
+                Err(e) => std::panic::resume_unwind(e.into_panic()),
+            }
+            on_done();
+        }
+        records
+    })
+}
+
+async fn run_task(
+    net: Arc<SimNetwork>,
+    task: LookupTask,
+    config: LookupConfig,
+    clock: Clock,
+) -> LookupRecord {
+    tokio::time::sleep_until(clock.instant(task.start)).await;
+    let origin = &net.nodes[task.origin as usize];
+    let mut lookup = config.start(&lock(&origin.table), task.target, task.mode);
+    let transport = SimTransport {
+        net: Arc::clone(&net),
+        from: task.origin,
+        clock,
+        rpc_timeout: config.rpc_timeout(),
+    };
+    let outcome = run_lookup(
+        &mut *lookup,
+        task.mode,
+        &transport,
+        &origin.table,
+        &clock,
+        config.rpc_timeout(),
+        &mut (),
+    )
+    .await;
+    let end = outcome.finished_at;
+    let result: Vec<u32> = outcome
+        .result
+        .iter()
+        .filter_map(|c| net.index_of(c))
+        .collect();
+    let hits = result.iter().filter(|n| task.truth.contains(n)).count();
+    let recall = if task.truth.is_empty() {
+        1.0
+    } else {
+        hits as f64 / task.truth.len() as f64
+    };
+    let stale = if outcome.result.is_empty() {
+        0.0
+    } else {
+        result.iter().filter(|&&n| !net.is_up(n, end)).count() as f64 / outcome.result.len() as f64
+    };
+    let hex = |n: &u32| net.nodes[*n as usize].contact.id.to_string();
+    LookupRecord {
+        strategy: config.strategy.to_string(),
+        lookup: task.index,
+        origin: hex(&task.origin),
+        target: task.target.to_string(),
+        start_ms: task.start.as_millis(),
+        result: outcome.result.iter().map(|c| c.id.to_string()).collect(),
+        truth: task.truth.iter().map(hex).collect(),
+        recall,
+        rpcs: outcome.stats.requests,
+        exact: task.truth.first().is_none_or(|t| result.contains(t)),
+        stale,
+        timeouts: outcome.stats.failures,
+        rounds: outcome.stats.rounds,
+        latency_ms: (end - task.start).as_millis() as u64,
+        reason: outcome.reason,
+        value_found: (task.mode == LookupMode::FindValue)
+            .then_some(outcome.reason == EndReason::ValueFound),
+    }
+}
