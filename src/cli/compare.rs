@@ -88,7 +88,7 @@ fn node_count(s: &str) -> Result<usize, String> {
 }
 
 /// The network and workload flags shared by `compare` and `sweep`.
-#[derive(Args, Debug, Clone)]
+#[derive(Args, Debug, Clone, Default)]
 pub struct NetworkArgs {
     /// Built-in network to start from.
     #[arg(long, value_enum)]
@@ -319,21 +319,21 @@ fn write_file(path: &Path, contents: &str) -> Result<()> {
     std::fs::write(path, contents).with_context(|| format!("cannot write {}", path.display()))
 }
 
-/// Run `kadlab compare`.
-pub fn run(args: &CompareArgs) -> Result<()> {
-    let resolved = args.network.resolve(args.strategies.as_deref())?;
+/// Run a whole comparison: build and warm the network, run every strategy
+/// over the same workload, summarise. Returns the report, the per-lookup
+/// records (one list per strategy) and the network (for dumps).
+pub fn compare(
+    resolved: &Resolved,
+    bar: &ProgressBar,
+) -> (Report, Vec<Vec<LookupRecord>>, SimNetwork) {
     let configs: Vec<LookupConfig> = resolved
         .strategies
         .iter()
         .map(|s| resolved.lookup.with_strategy(*s))
         .collect();
-    let per_strategy = (resolved.sim.lookups + resolved.sim.value_lookups) as u64;
-    let bar = progress(per_strategy * configs.len() as u64, args.network.quiet);
     bar.set_message("warm-up");
     let net = sim::build_network(&resolved.sim);
-    let records = run_all(&net, &resolved, &configs, &bar);
-    bar.finish_and_clear();
-
+    let records = run_all(&net, resolved, &configs, bar);
     let report = Report {
         settings: resolved.settings(),
         strategies: configs
@@ -342,6 +342,19 @@ pub fn run(args: &CompareArgs) -> Result<()> {
             .map(|(c, r)| StrategySummary::from_records(c.strategy.as_str(), &c.describe(), r))
             .collect(),
     };
+    (report, records, net)
+}
+
+/// Run `kadlab compare`.
+pub fn run(args: &CompareArgs) -> Result<()> {
+    let resolved = args.network.resolve(args.strategies.as_deref())?;
+    let per_strategy = (resolved.sim.lookups + resolved.sim.value_lookups) as u64;
+    let bar = progress(
+        per_strategy * resolved.strategies.len() as u64,
+        args.network.quiet,
+    );
+    let (report, records, net) = compare(&resolved, &bar);
+    bar.finish_and_clear();
     match args.format {
         Format::Table => print!("{}", report.to_table()),
         Format::Json => print!("{}", report.to_json()),

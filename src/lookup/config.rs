@@ -340,7 +340,8 @@ impl LookupConfig {
 
     /// Start a lookup for `spec` from explicit starting contacts, for
     /// callers without a routing table. The local node and repeats are
-    /// dropped and the rest sorted closest first.
+    /// dropped, the rest sorted closest first and cut to the strategy's
+    /// starting size (α or δ), as if they were a routing table.
     pub fn start_from(&self, spec: LookupSpec, seeds: &[Contact]) -> Box<dyn LookupStrategy> {
         let target = spec.target;
         let mut seeds: Vec<Contact> = seeds
@@ -350,6 +351,7 @@ impl LookupConfig {
             .collect();
         seeds.sort_by_key(|c| (c.id.distance(&target), c.id));
         seeds.dedup_by_key(|c| c.id);
+        seeds.truncate(self.seed_count());
         let seeds = &seeds[..];
         match self.strategy {
             StrategyName::Delta => {

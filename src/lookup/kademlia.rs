@@ -7,8 +7,11 @@
 //!   asked; a contact whose request failed is dropped from that window;
 //! - when a full batch of α replies brings nothing closer than the best
 //!   contact seen, widen: ask **all** not-yet-asked contacts among the k
-//!   closest (up to k in flight). A reply that brings something closer
-//!   narrows the lookup back to α, as in libp2p-kad's `ClosestPeersIter`;
+//!   closest (up to k in flight). Widening is final, as in the paper: the
+//!   lookup stays wide to its end, asking every contact that enters the k
+//!   closest at once (libp2p-kad's `ClosestPeersIter` narrows back to α on
+//!   a closer reply instead; that would leave up to k requests in flight
+//!   under a limit of α);
 //! - finish when the k closest known (failed ones excluded) have all
 //!   answered. Result: those k.
 //!
@@ -111,7 +114,6 @@ impl Rule for Kademlia {
         }
         if progress {
             self.replies_without_progress = 0;
-            self.widened = false;
         } else {
             self.replies_without_progress += 1;
             if self.replies_without_progress >= self.params.alpha {

@@ -1,0 +1,212 @@
+//! The simulator and `kadlab compare`: determinism, accuracy on an easy
+//! network, truth, and command-line errors.
+
+use std::process::Command;
+
+use indicatif::ProgressBar;
+use kadlab::cli::compare::{compare, NetworkArgs, Preset};
+use kadlab::lookup::{LookupMode, StrategyName};
+use kadlab::sim::{self, ChurnModel};
+
+fn small(preset: Preset, nodes: usize, lookups: usize) -> NetworkArgs {
+    NetworkArgs {
+        preset: Some(preset),
+        nodes: Some(nodes),
+        lookups: Some(lookups),
+        value_lookups: Some(lookups / 5),
+        quiet: true,
+        ..NetworkArgs::default()
+    }
+}
+
+#[test]
+fn same_seed_gives_byte_identical_json() {
+    let args = small(Preset::ChurnHeavy, 1500, 60);
+    let resolved = args.resolve(None).unwrap();
+    let (a, _, _) = compare(&resolved, &ProgressBar::hidden());
+    let (b, _, _) = compare(&resolved, &ProgressBar::hidden());
+    assert_eq!(a.to_json(), b.to_json());
+    assert_eq!(a.strategies.len(), 4);
+    // A different seed gives a different network, so different figures.
+    let other = NetworkArgs {
+        seed: Some(2),
+        ..args
+    };
+    let (c, _, _) = compare(&other.resolve(None).unwrap(), &ProgressBar::hidden());
+    assert_ne!(a.to_json(), c.to_json());
+}
+
+#[test]
+fn static_network_is_found_exactly_by_the_paper_rule() {
+    let resolved = small(Preset::Static, 2000, 150).resolve(None).unwrap();
+    let (report, records, _) = compare(&resolved, &ProgressBar::hidden());
+    let by_name = |n: &str| report.strategies.iter().find(|s| s.name == n).unwrap();
+    assert!(by_name("kademlia").recall_mean >= 0.99, "{report:?}");
+    // k-active stops once k nodes answered, and counts the nodes on the way
+    // in (the seed's rule): its result is alive but not always the true k
+    // closest. It still always finds the closest node.
+    assert!(by_name("k-active").recall_mean >= 0.8, "{report:?}");
+    assert_eq!(by_name("k-active").exact_rate, 1.0);
+    assert_eq!(by_name("k-active").stale_mean, 0.0);
+    // Values stored at the k closest are found by everyone without churn.
+    for s in &report.strategies {
+        assert_eq!(s.value_success_rate, Some(1.0), "{}", s.name);
+    }
+    // Every FIND_NODE lookup has a record with the true k closest.
+    for list in &records {
+        assert_eq!(list.len(), 150 + 30);
+        assert!(list.iter().all(|r| r.truth.len() == 20));
+    }
+}
+
+#[test]
+fn truth_is_the_k_closest_answering_nodes_by_brute_force() {
+    let config = sim::SimConfig {
+        nodes: 800,
+        lookups: 40,
+        value_lookups: 10,
+        churn: ChurnModel::Exponential {
+            mean: std::time::Duration::from_secs(600),
+        },
+        unreachable: 0.1,
+        ..sim::SimConfig::default()
+    };
+    let net = sim::build_network(&config);
+    let tasks = sim::make_tasks(&net, &config);
+    assert_eq!(tasks.len(), 50);
+    for task in &tasks {
+        let mut brute: Vec<u32> = (0..net.nodes.len() as u32)
+            .filter(|&n| n != task.origin && net.answers(n, task.start))
+            .collect();
+        brute.sort_by_key(|&n| net.nodes[n as usize].contact.id.distance(&task.target));
+        brute.truncate(config.k);
+        assert_eq!(task.truth, brute);
+        assert!(net.is_up(task.origin, task.start));
+    }
+    assert!(tasks.iter().any(|t| t.mode == LookupMode::FindValue));
+}
+
+fn kadlab(args: &[&str]) -> (bool, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_kadlab"))
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn bad_flag_values_name_the_flag_and_the_allowed_form() {
+    let cases: [(&[&str], &[&str]); 6] = [
+        (&["compare", "--loss", "2"], &["--loss", "0 to 1"]),
+        (
+            &["compare", "--churn", "sometimes"],
+            &["--churn", "exp:<mean_seconds>"],
+        ),
+        (&["compare", "--alpha", "0"], &["alpha", "1 to 64"]),
+        (&["compare", "--k", "300"], &["k", "1 to 255"]),
+        (
+            &["compare", "--strategies", "delta,fastest"],
+            &["--strategies", "kademlia"],
+        ),
+        (&["compare", "--nodes", "1"], &["--nodes", "from 2"]),
+    ];
+    for (args, needles) in cases {
+        let (ok, stderr) = kadlab(args);
+        assert!(!ok, "{args:?} should fail");
+        for needle in needles {
+            assert!(stderr.contains(needle), "{args:?}: {stderr}");
+        }
+    }
+}
+
+#[test]
+fn compare_writes_report_files_and_per_lookup_lines() {
+    let dir = std::env::temp_dir().join(format!("kadlab-compare-{}", std::process::id()));
+    let per_lookup = dir.join("lookups.jsonl");
+    let nodes = dir.join("nodes.jsonl");
+    std::fs::create_dir_all(&dir).unwrap();
+    let (ok, stderr) = kadlab(&[
+        "compare",
+        "--nodes",
+        "300",
+        "--lookups",
+        "10",
+        "--value-lookups",
+        "2",
+        "--strategies",
+        "kademlia,delta",
+        "--quiet",
+        "--format",
+        "json",
+        "--out",
+        dir.to_str().unwrap(),
+        "--per-lookup",
+        per_lookup.to_str().unwrap(),
+        "--dump-nodes",
+        nodes.to_str().unwrap(),
+    ]);
+    assert!(ok, "{stderr}");
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("report.json")).unwrap()).unwrap();
+    let strategies = report["strategies"].as_array().unwrap();
+    assert_eq!(strategies.len(), 2);
+    for key in [
+        "name",
+        "params",
+        "lookups",
+        "recall_mean",
+        "recall_p5",
+        "exact_rate",
+        "stale_mean",
+        "rpcs_mean",
+        "rpcs_p95",
+        "timeouts_mean",
+        "rounds_mean",
+        "latency_ms_p50",
+        "latency_ms_p95",
+        "value_success_rate",
+        "ended",
+    ] {
+        assert!(strategies[0].get(key).is_some(), "missing {key}");
+    }
+    let lines = std::fs::read_to_string(&per_lookup).unwrap();
+    assert_eq!(lines.lines().count(), 2 * 12);
+    let first: serde_json::Value = serde_json::from_str(lines.lines().next().unwrap()).unwrap();
+    for key in [
+        "strategy", "lookup", "origin", "target", "start_ms", "result", "truth", "recall", "rpcs",
+    ] {
+        assert!(first.get(key).is_some(), "missing {key}");
+    }
+    assert_eq!(
+        std::fs::read_to_string(&nodes).unwrap().lines().count(),
+        300
+    );
+    let svg = std::fs::read_to_string(dir.join("recall_vs_rpcs.svg")).unwrap();
+    assert!(svg.starts_with("<svg") && svg.contains("kademlia"));
+    assert!(std::fs::read_to_string(dir.join("report.csv"))
+        .unwrap()
+        .starts_with("strategy,"));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn every_strategy_runs_in_the_simulator() {
+    let args = NetworkArgs {
+        nodes: Some(400),
+        lookups: Some(20),
+        value_lookups: Some(0),
+        quiet: true,
+        ..NetworkArgs::default()
+    };
+    let resolved = args.resolve(Some(&StrategyName::ALL)).unwrap();
+    let (report, _, _) = compare(&resolved, &ProgressBar::hidden());
+    for s in &report.strategies {
+        assert_eq!(s.lookups, 20);
+        assert_eq!(s.ended.values().sum::<usize>(), 20);
+        assert!(s.rpcs_mean > 0.0);
+        assert_eq!(s.value_success_rate, None);
+    }
+}
