@@ -83,6 +83,9 @@ impl KBucket {
         if self.replacements.len() >= capacity {
             self.replacements.pop_front();
         }
+        if self.replacements.capacity() == 0 {
+            self.replacements.reserve_exact(capacity);
+        }
         self.replacements.push_back(contact);
     }
 

@@ -88,23 +88,47 @@ pub enum FailureOutcome {
 pub struct RoutingTable {
     local: NodeId,
     config: RoutingConfig,
+    /// Farthest bucket first: `buckets[j]` is bucket `159 - j`. Only as many
+    /// as have been needed: a network of N nodes fills about log2(N) buckets,
+    /// and 140 empty ones per table would dominate a 10⁵-node simulation.
     buckets: Vec<KBucket>,
+    /// When the table was made: the last touch of buckets never allocated.
+    created: Time,
     len: usize,
+}
+
+/// Position in `RoutingTable::buckets` of bucket `index` (< ID_BITS).
+fn slot(index: usize) -> usize {
+    ID_BITS - 1 - index
 }
 
 impl RoutingTable {
     /// An empty table for `local`; every bucket counts as touched at `now`.
     pub fn new(local: NodeId, config: RoutingConfig, now: Time) -> RoutingTable {
-        let bucket = KBucket {
-            last_touched: now,
-            ..KBucket::default()
-        };
         RoutingTable {
             local,
             config,
-            buckets: vec![bucket; ID_BITS],
+            buckets: Vec::new(),
+            created: now,
             len: 0,
         }
+    }
+
+    fn bucket(&self, index: usize) -> Option<&KBucket> {
+        self.buckets.get(slot(index))
+    }
+
+    /// Bucket `index` (< ID_BITS), allocating it and every farther one.
+    fn bucket_mut(&mut self, index: usize) -> &mut KBucket {
+        let j = slot(index);
+        while self.buckets.len() <= j {
+            self.buckets.push(KBucket {
+                last_touched: self.created,
+                last_ping_at: self.created,
+                ..KBucket::default()
+            });
+        }
+        &mut self.buckets[j]
     }
 
     /// The id this table is centred on.
@@ -129,20 +153,19 @@ impl RoutingTable {
 
     /// Number of contacts in bucket `index`.
     pub fn bucket_len(&self, index: usize) -> usize {
-        self.buckets.get(index).map_or(0, |b| b.entries.len())
+        self.bucket(index).map_or(0, |b| b.entries.len())
     }
 
     /// Replacement candidates cached for bucket `index`, oldest first.
     pub fn replacements(&self, index: usize) -> Vec<Contact> {
-        self.buckets
-            .get(index)
+        self.bucket(index)
             .map(|b| b.replacements.iter().copied().collect())
             .unwrap_or_default()
     }
 
     /// The entry for `id`, if the table holds it.
     pub fn get(&self, id: &NodeId) -> Option<&Entry> {
-        let bucket = &self.buckets[self.local.bucket_index(id)?];
+        let bucket = self.bucket(self.local.bucket_index(id)?)?;
         bucket.entries.iter().find(|e| e.contact.id == *id)
     }
 
@@ -154,7 +177,7 @@ impl RoutingTable {
     /// All entries, nearest bucket first and least-recently-seen first
     /// within a bucket: a deterministic order for dumps and warm-up.
     pub fn iter(&self) -> impl Iterator<Item = &Entry> {
-        self.buckets.iter().flat_map(|b| b.entries.iter())
+        self.buckets.iter().rev().flat_map(|b| b.entries.iter())
     }
 
     /// The Kademlia update rule, applied whenever a node is heard from.
@@ -168,7 +191,7 @@ impl RoutingTable {
         let k = self.config.k;
         let cache_capacity = self.config.replacement_cache;
         let ping_timeout = self.config.ping_timeout;
-        let bucket = &mut self.buckets[index];
+        let bucket = self.bucket_mut(index);
         bucket.last_touched = now;
         if let Some(pos) = bucket.position(&contact.id) {
             if bucket.entries[pos].contact.addr != contact.addr {
@@ -178,6 +201,11 @@ impl RoutingTable {
             return UpdateOutcome::Refreshed;
         }
         if bucket.entries.len() < k {
+            if bucket.entries.is_empty() {
+                // Exactly k: growth by doubling would leave 12 of 32 slots
+                // empty in every full bucket of k = 20.
+                bucket.entries.reserve_exact(k);
+            }
             bucket.push(contact, now);
             self.len += 1;
             return UpdateOutcome::Inserted;
@@ -224,7 +252,9 @@ impl RoutingTable {
         };
         let k = self.config.k;
         let cache_capacity = self.config.replacement_cache;
-        let bucket = &mut self.buckets[index];
+        let Some(bucket) = self.buckets.get_mut(slot(index)) else {
+            return;
+        };
         let pending = match bucket.pending {
             Some(p) if p.oldest == *oldest => bucket.pending.take(),
             _ => None,
@@ -260,7 +290,9 @@ impl RoutingTable {
             return FailureOutcome::Unknown;
         };
         let stale_after = self.config.stale_after;
-        let bucket = &mut self.buckets[index];
+        let Some(bucket) = self.buckets.get_mut(slot(index)) else {
+            return FailureOutcome::Unknown;
+        };
         let Some(pos) = bucket.position(id) else {
             return FailureOutcome::Unknown;
         };
@@ -282,7 +314,7 @@ impl RoutingTable {
     /// Remove `id` outright (for example when it proved to be hostile).
     pub fn remove(&mut self, id: &NodeId) -> Option<Entry> {
         let index = self.local.bucket_index(id)?;
-        let bucket = &mut self.buckets[index];
+        let bucket = self.buckets.get_mut(slot(index))?;
         let pos = bucket.position(id)?;
         let entry = bucket.entries.remove(pos)?;
         self.len -= 1;
@@ -303,7 +335,7 @@ impl RoutingTable {
         }
         let take_group = |range: std::ops::Range<usize>, out: &mut Vec<Contact>| {
             let start = out.len();
-            for bucket in &self.buckets[range] {
+            for bucket in range.filter_map(|i| self.bucket(i)) {
                 out.extend(bucket.entries.iter().map(|e| e.contact));
             }
             out[start..].sort_unstable_by_key(|c| c.id.distance(target));
@@ -323,8 +355,8 @@ impl RoutingTable {
 
     /// Record that a lookup targeted bucket `index`, which refreshes it.
     pub fn touch_bucket(&mut self, index: usize, now: Time) {
-        if let Some(bucket) = self.buckets.get_mut(index) {
-            bucket.last_touched = now;
+        if index < ID_BITS {
+            self.bucket_mut(index).last_touched = now;
         }
     }
 
@@ -336,13 +368,14 @@ impl RoutingTable {
     /// smaller than 2^160 and are not reported: refreshing them would only
     /// repeat the self-lookup.
     pub fn buckets_to_refresh(&self, now: Time) -> Vec<usize> {
-        let nearest = self.buckets.iter().position(|b| !b.entries.is_empty());
+        let nearest = (0..ID_BITS).find(|&i| self.bucket_len(i) > 0);
         let Some(nearest) = nearest else {
             return Vec::new();
         };
         (nearest..ID_BITS)
             .filter(|&i| {
-                now.saturating_since(self.buckets[i].last_touched) >= self.config.refresh_interval
+                let touched = self.bucket(i).map_or(self.created, |b| b.last_touched);
+                now.saturating_since(touched) >= self.config.refresh_interval
             })
             .collect()
     }
@@ -413,11 +446,10 @@ mod tests {
 
         /// The ids of bucket `index`, least recently seen first.
         fn bucket_ids(&self, index: usize) -> Vec<NodeId> {
-            self.table.buckets[index]
-                .entries
-                .iter()
-                .map(|e| e.contact.id)
-                .collect()
+            self.table
+                .bucket(index)
+                .map(|b| b.entries.iter().map(|e| e.contact.id).collect())
+                .unwrap_or_default()
         }
 
         fn replacement_ids(&self, index: usize) -> Vec<NodeId> {
@@ -441,10 +473,10 @@ mod tests {
         distinct.dedup();
         assert_eq!(distinct.len(), all.len(), "an id is stored twice");
         assert_eq!(table.len(), all.len(), "len does not count the entries");
-        for (i, bucket) in table.buckets.iter().enumerate() {
+        for (j, bucket) in table.buckets.iter().enumerate() {
             assert!(bucket.entries.len() <= table.config.k);
             for e in &bucket.entries {
-                assert_eq!(table.local.bucket_index(&e.contact.id), Some(i));
+                assert_eq!(table.local.bucket_index(&e.contact.id), Some(slot(j)));
             }
         }
     }
