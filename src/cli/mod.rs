@@ -1,6 +1,7 @@
 //! The `kadlab` command line: a thin shell over the library.
 
 pub mod compare;
+pub mod sweep;
 
 use std::process::ExitCode;
 
@@ -20,6 +21,9 @@ enum Command {
     /// recall of the true k closest against RPCs, timeouts, rounds and
     /// latency.
     Compare(compare::CompareArgs),
+    /// Vary one parameter (α, δ or delta's budget) and draw each strategy's
+    /// recall-against-RPCs curve as SVG, with the JSON behind it.
+    Sweep(sweep::SweepArgs),
 }
 
 /// Parse the command line and run; errors are printed with what to do
@@ -28,6 +32,7 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match &cli.command {
         Command::Compare(args) => compare::run(args),
+        Command::Sweep(args) => sweep::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

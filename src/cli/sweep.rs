@@ -1,0 +1,190 @@
+//! `kadlab sweep`: vary one parameter and draw each strategy's
+//! recall-against-RPCs curve.
+
+use std::path::PathBuf;
+use std::str::FromStr;
+
+use anyhow::{bail, Context, Result};
+use clap::Args;
+use serde::Serialize;
+
+use crate::cli::compare::{progress, NetworkArgs};
+use crate::lookup::{Budget, LookupConfig, StrategyName};
+use crate::plot::{draw_curves, Series};
+use crate::report::StrategySummary;
+use crate::sim;
+
+/// An inclusive range of whole numbers, `FROM..TO` or `FROM..TO/STEP`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Span {
+    from: u32,
+    to: u32,
+    step: u32,
+}
+
+impl FromStr for Span {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let bad = || format!("{s:?} is not a range; use FROM..TO or FROM..TO/STEP, e.g. 1..6 or 10..200/10");
+        let (range, step) = match s.split_once('/') {
+            Some((r, step)) => (r, Some(step.parse::<u32>().map_err(|_| bad())?)),
+            None => (s, None),
+        };
+        let (from, to) = range.split_once("..").ok_or_else(bad)?;
+        let from: u32 = from.parse().map_err(|_| bad())?;
+        let to: u32 = to.parse().map_err(|_| bad())?;
+        if from == 0 || to < from {
+            return Err(bad());
+        }
+        // About ten points by default.
+        let step = step.unwrap_or(((to - from) / 9).max(1));
+        if step == 0 {
+            return Err(bad());
+        }
+        Ok(Span { from, to, step })
+    }
+}
+
+impl Span {
+    fn values(self) -> Vec<u32> {
+        (self.from..=self.to).step_by(self.step as usize).collect()
+    }
+}
+
+/// Flags of `kadlab sweep`.
+#[derive(Args, Debug)]
+pub struct SweepArgs {
+    #[command(flatten)]
+    network: NetworkArgs,
+    /// Strategies to sweep (those the parameter applies to).
+    #[arg(long, value_delimiter = ',')]
+    strategies: Option<Vec<StrategyName>>,
+    /// Sweep α (query-rest, k-active, kademlia), e.g. 1..6.
+    #[arg(long = "alpha-range", value_name = "FROM..TO", conflicts_with_all = ["delta_range", "budget_range"])]
+    alpha_range: Option<Span>,
+    /// Sweep δ (delta), e.g. 1..8.
+    #[arg(long = "delta-range", value_name = "FROM..TO", conflicts_with = "budget_range")]
+    delta_range: Option<Span>,
+    /// Sweep delta's budget, e.g. 10..200/10.
+    #[arg(long = "budget-range", value_name = "FROM..TO")]
+    budget_range: Option<Span>,
+    /// Directory for sweep.json and recall_vs_rpcs.svg.
+    #[arg(long, default_value = "sweep-out")]
+    out: PathBuf,
+}
+
+/// One point of a sweep.
+#[derive(Clone, Debug, Serialize)]
+struct Point {
+    strategy: String,
+    parameter: &'static str,
+    value: u32,
+    summary: StrategySummary,
+}
+
+/// Run `kadlab sweep`.
+pub fn run(args: &SweepArgs) -> Result<()> {
+    let resolved = args.network.resolve(args.strategies.as_deref())?;
+    let (parameter, span, applies): (&str, Span, fn(StrategyName) -> bool) =
+        match (args.alpha_range, args.delta_range, args.budget_range) {
+            (Some(s), None, None) => ("alpha", s, |n| n != StrategyName::Delta),
+            (None, Some(s), None) => ("delta", s, |n| n == StrategyName::Delta),
+            (None, None, Some(s)) => ("budget", s, |n| n == StrategyName::Delta),
+            _ => bail!("name exactly one parameter to sweep: --alpha-range 1..6, --delta-range 1..8 or --budget-range 10..200"),
+        };
+    let strategies: Vec<StrategyName> = resolved.strategies.iter().copied().filter(|s| applies(*s)).collect();
+    if strategies.is_empty() {
+        bail!("--{parameter}-range applies to none of the chosen --strategies; alpha applies to query-rest, k-active and kademlia, delta and budget to delta");
+    }
+    let configs: Vec<LookupConfig> = strategies
+        .iter()
+        .flat_map(|s| {
+            let base = resolved.lookup.with_strategy(*s);
+            span.values().into_iter().map(move |v| {
+                let mut c = base.clone();
+                match parameter {
+                    "alpha" => c.alpha = v as usize,
+                    "delta" => c.delta = v as usize,
+                    _ => c.budget = Budget::Requests(v),
+                }
+                c
+            })
+        })
+        .collect();
+    for c in &configs {
+        c.validate()?;
+    }
+    let per_config = (resolved.sim.lookups + resolved.sim.value_lookups) as u64;
+    let bar = progress(per_config * configs.len() as u64, args.network.quiet);
+    bar.set_message("warm-up");
+    let net = sim::build_network(&resolved.sim);
+    let records = crate::cli::compare::run_all(&net, &resolved, &configs, &bar);
+    bar.finish_and_clear();
+
+    let points: Vec<Point> = configs
+        .iter()
+        .zip(&records)
+        .map(|(c, r)| Point {
+            strategy: c.strategy.to_string(),
+            parameter,
+            value: match parameter {
+                "alpha" => c.alpha as u32,
+                "delta" => c.delta as u32,
+                _ => match c.budget {
+                    Budget::Requests(b) => b,
+                    Budget::Unlimited => 0,
+                },
+            },
+            summary: StrategySummary::from_records(c.strategy.as_str(), &c.describe(), r),
+        })
+        .collect();
+    std::fs::create_dir_all(&args.out)
+        .with_context(|| format!("cannot create output directory {}", args.out.display()))?;
+    let json = serde_json::json!({ "settings": resolved.settings(), "points": points });
+    let path = args.out.join("sweep.json");
+    std::fs::write(&path, serde_json::to_string_pretty(&json)? + "\n")
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    let series: Vec<Series> = strategies
+        .iter()
+        .map(|s| {
+            let pts = points
+                .iter()
+                .filter(|p| p.strategy == s.as_str())
+                .map(|p| (p.summary.rpcs_mean, p.summary.recall_mean))
+                .collect();
+            (format!("{s} ({parameter} {}..{})", span.from, span.to), pts)
+        })
+        .collect();
+    draw_curves(
+        &args.out.join("recall_vs_rpcs.svg"),
+        &format!("recall@k against RPCs, sweeping {parameter}"),
+        "RPCs per lookup (mean)",
+        "recall@k (mean)",
+        &series,
+    )
+    .map_err(anyhow::Error::msg)?;
+    println!("{:<12} {:>6} {:>8} {:>8}", "strategy", parameter, "rpcs", "recall");
+    for p in &points {
+        println!(
+            "{:<12} {:>6} {:>8.1} {:>8.3}",
+            p.strategy, p.value, p.summary.rpcs_mean, p.summary.recall_mean
+        );
+    }
+    eprintln!("wrote {}/sweep.json and recall_vs_rpcs.svg", args.out.display());
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spans_parse_and_reject() {
+        assert_eq!("1..6".parse::<Span>().unwrap().values(), vec![1, 2, 3, 4, 5, 6]);
+        assert_eq!("10..200/50".parse::<Span>().unwrap().values(), vec![10, 60, 110, 160]);
+        assert_eq!("10..200".parse::<Span>().unwrap().values().len(), 10);
+        for bad in ["", "3", "0..4", "5..2", "1..x", "1..4/0"] {
+            assert!(bad.parse::<Span>().unwrap_err().contains("FROM..TO"), "{bad}");
+        }
+    }
+}
