@@ -25,7 +25,9 @@ pub struct Span {
 impl FromStr for Span {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let bad = || format!("{s:?} is not a range; use FROM..TO or FROM..TO/STEP, e.g. 1..6 or 10..200/10");
+        let bad = || {
+            format!("{s:?} is not a range; use FROM..TO or FROM..TO/STEP, e.g. 1..6 or 10..200/10")
+        };
         let (range, step) = match s.split_once('/') {
             Some((r, step)) => (r, Some(step.parse::<u32>().map_err(|_| bad())?)),
             None => (s, None),
@@ -63,7 +65,11 @@ pub struct SweepArgs {
     #[arg(long = "alpha-range", value_name = "FROM..TO", conflicts_with_all = ["delta_range", "budget_range"])]
     alpha_range: Option<Span>,
     /// Sweep δ (delta), e.g. 1..8.
-    #[arg(long = "delta-range", value_name = "FROM..TO", conflicts_with = "budget_range")]
+    #[arg(
+        long = "delta-range",
+        value_name = "FROM..TO",
+        conflicts_with = "budget_range"
+    )]
     delta_range: Option<Span>,
     /// Sweep delta's budget, e.g. 10..200/10.
     #[arg(long = "budget-range", value_name = "FROM..TO")]
@@ -92,7 +98,12 @@ pub fn run(args: &SweepArgs) -> Result<()> {
             (None, None, Some(s)) => ("budget", s, |n| n == StrategyName::Delta),
             _ => bail!("name exactly one parameter to sweep: --alpha-range 1..6, --delta-range 1..8 or --budget-range 10..200"),
         };
-    let strategies: Vec<StrategyName> = resolved.strategies.iter().copied().filter(|s| applies(*s)).collect();
+    let strategies: Vec<StrategyName> = resolved
+        .strategies
+        .iter()
+        .copied()
+        .filter(|s| applies(*s))
+        .collect();
     if strategies.is_empty() {
         bail!("--{parameter}-range applies to none of the chosen --strategies; alpha applies to query-rest, k-active and kademlia, delta and budget to delta");
     }
@@ -163,14 +174,20 @@ pub fn run(args: &SweepArgs) -> Result<()> {
         &series,
     )
     .map_err(anyhow::Error::msg)?;
-    println!("{:<12} {:>6} {:>8} {:>8}", "strategy", parameter, "rpcs", "recall");
+    println!(
+        "{:<12} {:>6} {:>8} {:>8}",
+        "strategy", parameter, "rpcs", "recall"
+    );
     for p in &points {
         println!(
             "{:<12} {:>6} {:>8.1} {:>8.3}",
             p.strategy, p.value, p.summary.rpcs_mean, p.summary.recall_mean
         );
     }
-    eprintln!("wrote {}/sweep.json and recall_vs_rpcs.svg", args.out.display());
+    eprintln!(
+        "wrote {}/sweep.json and recall_vs_rpcs.svg",
+        args.out.display()
+    );
     Ok(())
 }
 
@@ -180,11 +197,20 @@ mod tests {
 
     #[test]
     fn spans_parse_and_reject() {
-        assert_eq!("1..6".parse::<Span>().unwrap().values(), vec![1, 2, 3, 4, 5, 6]);
-        assert_eq!("10..200/50".parse::<Span>().unwrap().values(), vec![10, 60, 110, 160]);
+        assert_eq!(
+            "1..6".parse::<Span>().unwrap().values(),
+            vec![1, 2, 3, 4, 5, 6]
+        );
+        assert_eq!(
+            "10..200/50".parse::<Span>().unwrap().values(),
+            vec![10, 60, 110, 160]
+        );
         assert_eq!("10..200".parse::<Span>().unwrap().values().len(), 10);
         for bad in ["", "3", "0..4", "5..2", "1..x", "1..4/0"] {
-            assert!(bad.parse::<Span>().unwrap_err().contains("FROM..TO"), "{bad}");
+            assert!(
+                bad.parse::<Span>().unwrap_err().contains("FROM..TO"),
+                "{bad}"
+            );
         }
     }
 }

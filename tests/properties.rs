@@ -1,0 +1,707 @@
+//! Property tests of every lookup strategy on random small networks.
+//!
+//! Each case builds a network of 20–200 nodes from a seed (ids, routing
+//! tables filled through `RoutingTable::update`, a behaviour per node),
+//! then drives each strategy through a small event queue in virtual time:
+//! replies and error replies are events at random delays, and when the
+//! lookup waits for a deadline and no event is due earlier, time jumps to
+//! the deadline. The invariants of `ALGORITHMS.md` are checked after every
+//! poll and every input, and on the outcome.
+
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap, HashSet};
+use std::time::Duration;
+
+use kadlab::contact::Contact;
+use kadlab::id::NodeId;
+use kadlab::lookup::{
+    Budget, EndReason, LookupAction, LookupConfig, LookupMode, LookupOutcome, LookupStrategy,
+    Reply, StrategyName,
+};
+use kadlab::routing::{RoutingConfig, RoutingTable};
+use kadlab::time::Time;
+use proptest::prelude::*;
+use proptest::test_runner::RngSeed;
+use rand::seq::SliceRandom;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+/// How a node treats the requests it gets.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Behaviour {
+    /// Replies before the timeout.
+    Answers,
+    /// Replies with an error before the timeout.
+    Errors,
+    /// Never replies: the request times out.
+    Silent,
+    /// Replies, but only after the request's timeout.
+    Late,
+    /// Replies twice (a duplicated datagram), the first before the timeout.
+    Twice,
+}
+
+const BEHAVIOURS: [Behaviour; 5] = [
+    Behaviour::Answers,
+    Behaviour::Errors,
+    Behaviour::Silent,
+    Behaviour::Late,
+    Behaviour::Twice,
+];
+
+/// A network: ids, addresses, behaviours, and routing tables built on
+/// demand (only nodes that are asked need theirs).
+struct Network {
+    contacts: Vec<Contact>,
+    index: HashMap<NodeId, usize>,
+    behaviour: Vec<Behaviour>,
+    routing: RoutingConfig,
+    seed: u64,
+    tables: Vec<Option<RoutingTable>>,
+}
+
+impl Network {
+    /// `n` nodes with random ids; behaviours drawn with `weights` (indexed
+    /// like [`BEHAVIOURS`]).
+    fn new(seed: u64, n: usize, routing: RoutingConfig, weights: [u32; 5]) -> Network {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let contacts: Vec<Contact> = (0..n)
+            .map(|i| Contact::simulated(NodeId::random(&mut rng), i as u32))
+            .collect();
+        let index: HashMap<NodeId, usize> = contacts
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (c.id, i))
+            .collect();
+        assert_eq!(index.len(), n, "random ids collided");
+        let total: u32 = weights.iter().sum();
+        assert!(total > 0);
+        let behaviour = (0..n)
+            .map(|_| {
+                let mut pick = rng.gen_range(0..total);
+                for (b, w) in BEHAVIOURS.iter().zip(weights) {
+                    if pick < w {
+                        return *b;
+                    }
+                    pick -= w;
+                }
+                unreachable!()
+            })
+            .collect();
+        Network {
+            contacts,
+            index,
+            behaviour,
+            routing,
+            seed,
+            tables: vec![None; n],
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.contacts.len()
+    }
+
+    /// Node `i`'s routing table: every other node offered once, in a random
+    /// order, through the Kademlia update rule (full buckets keep the
+    /// first-come; their ping requests are never answered here).
+    fn table(&mut self, i: usize) -> &RoutingTable {
+        if self.tables[i].is_none() {
+            let mut rng = ChaCha8Rng::seed_from_u64(
+                self.seed ^ (i as u64 + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15),
+            );
+            let mut order: Vec<usize> = (0..self.len()).filter(|&j| j != i).collect();
+            order.shuffle(&mut rng);
+            let mut table =
+                RoutingTable::new(self.contacts[i].id, self.routing.clone(), Time::ZERO);
+            for j in order {
+                let _ = table.update(self.contacts[j], Time::ZERO);
+            }
+            assert!(!table.is_empty());
+            self.tables[i] = Some(table);
+        }
+        self.tables[i].as_ref().unwrap()
+    }
+
+    /// The true k closest nodes to `target`, the origin excluded.
+    fn truth(&self, origin: usize, target: &NodeId, k: usize) -> Vec<Contact> {
+        let mut all: Vec<Contact> = self
+            .contacts
+            .iter()
+            .enumerate()
+            .filter(|&(i, _)| i != origin)
+            .map(|(_, c)| *c)
+            .collect();
+        all.sort_by_key(|c| c.id.distance(target));
+        all.truncate(k);
+        all
+    }
+}
+
+/// In which order replies due at the same instant are delivered.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Delays {
+    /// Every reply after a random delay; equal times in random order.
+    Random,
+    /// Every reply after the same delay, in the order the requests were
+    /// sent.
+    Fifo,
+}
+
+#[derive(Clone, Debug)]
+enum EventKind {
+    /// A reply; `on_time` when it is due before the request's timeout, and
+    /// `first` for the first copy.
+    Reply {
+        contacts: Vec<Contact>,
+        on_time: bool,
+        first: bool,
+    },
+    /// An error reply.
+    Error,
+}
+
+struct Event {
+    from: usize,
+    kind: EventKind,
+}
+
+/// What one run saw, for the checks made after it.
+struct Run {
+    outcome: LookupOutcome,
+    /// Everyone sent a request, in order.
+    sent: Vec<Contact>,
+    /// Nodes whose reply the lookup accepted.
+    responders: HashSet<NodeId>,
+    accepted_failures: u32,
+}
+
+/// The in-flight bound of each strategy, checked after every poll and input.
+fn check_parallelism(lookup: &dyn LookupStrategy, config: &LookupConfig, when: &str) {
+    let in_flight = lookup.in_flight();
+    let allowed = lookup.parallelism();
+    match config.strategy {
+        StrategyName::Delta => {
+            assert_eq!(allowed, config.delta);
+            assert!(
+                in_flight <= config.delta,
+                "delta: {in_flight} in flight > δ = {} ({when})",
+                config.delta
+            );
+        }
+        StrategyName::KActive => {
+            assert_eq!(allowed, config.alpha);
+            assert!(
+                in_flight <= config.alpha,
+                "k-active: {in_flight} in flight > α = {} ({when})",
+                config.alpha
+            );
+        }
+        StrategyName::QueryRest | StrategyName::Kademlia => {
+            assert!(allowed >= config.alpha);
+            assert!(
+                in_flight <= allowed,
+                "{}: {in_flight} in flight > parallelism() = {allowed} (α = {}, {when})",
+                config.strategy,
+                config.alpha
+            );
+            if allowed == config.alpha {
+                assert!(in_flight <= config.alpha);
+            }
+        }
+    }
+}
+
+/// Pending replies and error replies, by due time.
+struct EventQueue {
+    /// (due, tie-break, index in `events`): the tie-break is random or the
+    /// order of scheduling.
+    heap: BinaryHeap<Reverse<(Time, u64, usize)>>,
+    events: Vec<Event>,
+    delays: Delays,
+}
+
+impl EventQueue {
+    fn schedule(&mut self, at: Time, event: Event, rng: &mut ChaCha8Rng) {
+        let tie = match self.delays {
+            Delays::Random => rng.gen::<u64>(),
+            Delays::Fifo => self.events.len() as u64,
+        };
+        self.heap.push(Reverse((at, tie, self.events.len())));
+        self.events.push(event);
+    }
+
+    fn next_due(&self) -> Option<Time> {
+        self.heap.peek().map(|Reverse((at, _, _))| *at)
+    }
+
+    fn pop(&mut self) -> Option<(Time, &Event)> {
+        let Reverse((at, _, e)) = self.heap.pop()?;
+        Some((at, &self.events[e]))
+    }
+}
+
+/// Drive one lookup of `target` from node `origin` to its end; `seed`
+/// draws the reply delays and the order of simultaneous replies.
+fn drive(
+    net: &mut Network,
+    config: &LookupConfig,
+    origin: usize,
+    target: NodeId,
+    delays: Delays,
+    seed: u64,
+) -> Run {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let timeout_ms = config.rpc_timeout_ms;
+    let local = net.contacts[origin].id;
+    let mut lookup = config.start(net.table(origin), target, LookupMode::FindNode);
+    assert_eq!(lookup.target(), &target);
+    assert_eq!(lookup.name(), config.strategy.as_str());
+
+    let mut queue = EventQueue {
+        heap: BinaryHeap::new(),
+        events: Vec::new(),
+        delays,
+    };
+    let mut sent: Vec<Contact> = Vec::new();
+    let mut sent_ids: HashSet<NodeId> = HashSet::new();
+    let mut responders = HashSet::new();
+    let mut accepted_failures = 0;
+    let mut now = Time::ZERO;
+    let max_polls = 10 * net.len() + 100;
+    let mut polls = 0;
+
+    let outcome = loop {
+        polls += 1;
+        assert!(
+            polls <= max_polls,
+            "{}: not finished after {max_polls} polls",
+            config.strategy
+        );
+        let action = lookup.poll(now);
+        check_parallelism(lookup.as_ref(), config, "after poll");
+        match action {
+            LookupAction::Finished(outcome) => break outcome,
+            LookupAction::Send(contacts) => {
+                assert!(!contacts.is_empty(), "Send with no contact");
+                for c in contacts {
+                    assert_ne!(c.id, local, "the local node was sent a request");
+                    assert!(sent_ids.insert(c.id), "{} was sent two requests", c.id);
+                    let &j = net.index.get(&c.id).expect("a request to an unknown id");
+                    assert_eq!(net.contacts[j], c, "a request to a wrong address");
+                    sent.push(c);
+                    let on_time = now
+                        + Duration::from_millis(match delays {
+                            Delays::Random => rng.gen_range(1..timeout_ms),
+                            Delays::Fifo => 1,
+                        });
+                    let late = now + Duration::from_millis(timeout_ms + rng.gen_range(1..=1000));
+                    let reply = |net: &mut Network, on_time: bool, first: bool| EventKind::Reply {
+                        contacts: net.table(j).closest(&target, config.k),
+                        on_time,
+                        first,
+                    };
+                    let event = |kind| Event { from: j, kind };
+                    match net.behaviour[j] {
+                        Behaviour::Answers => {
+                            queue.schedule(on_time, event(reply(net, true, true)), &mut rng);
+                        }
+                        Behaviour::Errors => {
+                            queue.schedule(on_time, event(EventKind::Error), &mut rng);
+                        }
+                        Behaviour::Silent => {}
+                        Behaviour::Late => {
+                            queue.schedule(late, event(reply(net, false, true)), &mut rng);
+                        }
+                        Behaviour::Twice => {
+                            queue.schedule(on_time, event(reply(net, true, true)), &mut rng);
+                            let again = on_time + Duration::from_millis(rng.gen_range(1..3000));
+                            queue.schedule(again, event(reply(net, true, false)), &mut rng);
+                        }
+                    }
+                }
+            }
+            LookupAction::Wait(deadline) => {
+                if let Some(d) = deadline {
+                    assert!(d > now, "Wait({d:?}) at {now:?}: a deadline already passed");
+                }
+                let deliver = match (queue.next_due(), deadline) {
+                    (Some(at), Some(d)) => at <= d,
+                    (Some(_), None) => true,
+                    (None, Some(_)) => false,
+                    (None, None) => panic!(
+                        "{}: Wait(None) with no reply to come ({} in flight)",
+                        config.strategy,
+                        lookup.in_flight()
+                    ),
+                };
+                match deadline {
+                    Some(d) if !deliver => now = d,
+                    _ => {
+                        let (at, event) = queue.pop().unwrap();
+                        now = now.max(at);
+                        let from = net.contacts[event.from].id;
+                        match &event.kind {
+                            EventKind::Reply {
+                                contacts,
+                                on_time,
+                                first,
+                            } => {
+                                let accepted =
+                                    lookup.on_response(&from, Reply::nodes(contacts), now);
+                                if config.strategy == StrategyName::QueryRest {
+                                    // Its round timer may abandon a request
+                                    // before the request's own timeout.
+                                    assert!(!accepted || (*on_time && *first));
+                                } else {
+                                    assert_eq!(
+                                        accepted,
+                                        *on_time && *first,
+                                        "{}: reply from {from} (on time {on_time}, first {first})",
+                                        config.strategy
+                                    );
+                                }
+                                if accepted {
+                                    assert!(responders.insert(from));
+                                }
+                            }
+                            EventKind::Error => {
+                                let accepted = lookup.on_failure(&from, now);
+                                if config.strategy != StrategyName::QueryRest {
+                                    assert!(accepted, "an error reply in time was not taken");
+                                }
+                                accepted_failures += u32::from(accepted);
+                            }
+                        }
+                        check_parallelism(lookup.as_ref(), config, "after an input");
+                    }
+                }
+            }
+        }
+    };
+
+    // A finished lookup stays finished and ignores what still comes.
+    assert_eq!(lookup.poll(now), LookupAction::Finished(outcome.clone()));
+    while let Some((at, event)) = queue.pop() {
+        let from = net.contacts[event.from].id;
+        let later = now.max(at);
+        let taken = match &event.kind {
+            EventKind::Reply { contacts, .. } => {
+                lookup.on_response(&from, Reply::nodes(contacts), later)
+            }
+            EventKind::Error => lookup.on_failure(&from, later),
+        };
+        assert!(!taken, "a finished lookup took an input");
+    }
+    let much_later = now + Duration::from_secs(3600);
+    assert_eq!(
+        lookup.poll(much_later),
+        LookupAction::Finished(outcome.clone())
+    );
+    assert_eq!(lookup.stats(), outcome.stats);
+
+    Run {
+        outcome,
+        sent,
+        responders,
+        accepted_failures,
+    }
+}
+
+/// The checks every outcome must pass, whatever the strategy.
+fn check_outcome(net: &Network, config: &LookupConfig, origin: usize, run: &Run) {
+    let name = config.strategy;
+    let local = net.contacts[origin].id;
+    let outcome = &run.outcome;
+    let result = &outcome.result;
+    let stats = outcome.stats;
+
+    assert!(EndReason::ALL.contains(&outcome.reason));
+    assert_ne!(
+        outcome.reason,
+        EndReason::ValueFound,
+        "{name}: FIND_NODE found a value"
+    );
+    assert_ne!(
+        outcome.reason,
+        EndReason::NoContacts,
+        "{name}: the origin's table is not empty"
+    );
+    assert!(outcome.value.is_none());
+
+    // Sorted, distinct, at most k, never the local node, real nodes only.
+    assert!(
+        result.len() <= config.k,
+        "{name}: {} results > k",
+        result.len()
+    );
+    assert!(
+        result
+            .windows(2)
+            .all(|w| w[0].id.distance(&outcome.target) < w[1].id.distance(&outcome.target)),
+        "{name}: result not strictly sorted by distance: {result:?}"
+    );
+    for c in result {
+        assert_ne!(c.id, local, "{name}: the local node in the result");
+        let &j = net.index.get(&c.id).expect("a result that is no node");
+        assert_eq!(net.contacts[j], *c);
+    }
+
+    // Statistics.
+    assert_eq!(
+        stats.requests as usize,
+        run.sent.len(),
+        "{name}: requests ≠ contacts sent"
+    );
+    assert!(
+        stats.responses + stats.failures <= stats.requests,
+        "{name}: {stats:?}"
+    );
+    assert_eq!(
+        stats.responses as usize,
+        run.responders.len(),
+        "{name}: {stats:?}"
+    );
+    assert!(stats.failures >= run.accepted_failures, "{name}: {stats:?}");
+    assert_eq!(stats.bad_values, 0);
+
+    match name {
+        StrategyName::Delta => {
+            assert!(matches!(
+                outcome.reason,
+                EndReason::Exhausted | EndReason::BudgetSpent
+            ));
+            if let Budget::Requests(b) = config.budget {
+                assert!(
+                    stats.requests <= b,
+                    "delta: {} requests > budget {b}",
+                    stats.requests
+                );
+            } else {
+                assert_eq!(outcome.reason, EndReason::Exhausted);
+            }
+        }
+        StrategyName::QueryRest => {
+            assert!(matches!(
+                outcome.reason,
+                EndReason::Converged | EndReason::Exhausted
+            ));
+            if outcome.reason == EndReason::Exhausted {
+                assert!(result.is_empty(), "query-rest: Exhausted with a shortlist");
+            }
+        }
+        StrategyName::KActive | StrategyName::Kademlia => {
+            // Only nodes that answered are returned.
+            for c in result {
+                assert!(
+                    run.responders.contains(&c.id),
+                    "{name}: returned {c:?}, which never answered"
+                );
+            }
+            match outcome.reason {
+                EndReason::Converged => assert_eq!(result.len(), config.k, "{name}"),
+                EndReason::Exhausted => assert!(result.len() < config.k, "{name}"),
+                other => panic!("{name}: ended {other}"),
+            }
+        }
+    }
+}
+
+/// One generated case: a network, a lookup, and everyone's parameters.
+#[derive(Clone, Debug)]
+struct Case {
+    seed: u64,
+    nodes: usize,
+    bucket_size: usize,
+    k: usize,
+    alpha: usize,
+    delta: usize,
+    budget: Option<u32>,
+    rpc_timeout_ms: u64,
+    round_timeout_ms: u64,
+    weights: [u32; 5],
+    /// 0: a random id; 1: some node's id; 2: the origin's own id.
+    target_kind: u8,
+}
+
+fn case() -> impl Strategy<Value = Case> {
+    (
+        (any::<u64>(), 20usize..=200, 1usize..=20, 2usize..=20),
+        (1usize..=5, 1usize..=5, proptest::option::of(1u32..=40)),
+        (2u64..=3000, 1u64..=4000),
+        (1u32..=12, 0u32..=3, 0u32..=3, 0u32..=3, 0u32..=3),
+        0u8..=2,
+    )
+        .prop_map(
+            |(
+                (seed, nodes, bucket_size, k),
+                (alpha, delta, budget),
+                (rpc_timeout_ms, round_timeout_ms),
+                (answers, errors, silent, late, twice),
+                target_kind,
+            )| Case {
+                seed,
+                nodes,
+                bucket_size,
+                k,
+                alpha,
+                delta,
+                budget,
+                rpc_timeout_ms,
+                round_timeout_ms,
+                weights: [answers, errors, silent, late, twice],
+                target_kind,
+            },
+        )
+}
+
+impl Case {
+    fn config(&self, strategy: StrategyName) -> LookupConfig {
+        let config = LookupConfig {
+            strategy,
+            alpha: self.alpha,
+            k: self.k,
+            delta: self.delta,
+            budget: self.budget.map_or(Budget::Unlimited, Budget::Requests),
+            rpc_timeout_ms: self.rpc_timeout_ms,
+            round_timeout_ms: self.round_timeout_ms,
+        };
+        config.validate().expect("a valid configuration");
+        config
+    }
+
+    /// The origin and the target, drawn from the case's seed.
+    fn lookup(&self, net: &Network) -> (usize, NodeId) {
+        let mut rng = ChaCha8Rng::seed_from_u64(self.seed.rotate_left(17) ^ 0x5eed);
+        let origin = rng.gen_range(0..net.len());
+        let target = match self.target_kind {
+            0 => NodeId::random(&mut rng),
+            1 => net.contacts[rng.gen_range(0..net.len())].id,
+            _ => net.contacts[origin].id,
+        };
+        (origin, target)
+    }
+}
+
+/// Reproducible by default: a fixed seed and a moderate number of cases, so
+/// that `cargo test` is fast and a failure in CI is a failure on every
+/// machine. `PROPTEST_RNG_SEED` and `PROPTEST_CASES` explore further.
+fn proptest_config() -> ProptestConfig {
+    let mut config = ProptestConfig::default();
+    if std::env::var_os("PROPTEST_CASES").is_none() {
+        config.cases = 256;
+    }
+    if std::env::var_os("PROPTEST_RNG_SEED").is_none() {
+        config.rng_seed = RngSeed::Fixed(0x6b61_646c_6162);
+    }
+    config
+}
+
+/// Every strategy, on the case's network and failure pattern: finishes
+/// within a bounded number of polls with a reason, keeps its in-flight
+/// bound, never asks a node twice or itself, and returns a clean result
+/// with consistent statistics.
+fn check_invariants(case: &Case) {
+    let routing = RoutingConfig {
+        k: case.bucket_size,
+        ..RoutingConfig::default()
+    };
+    let mut net = Network::new(case.seed, case.nodes, routing, case.weights);
+    let (origin, target) = case.lookup(&net);
+    for (i, strategy) in StrategyName::ALL.into_iter().enumerate() {
+        let config = case.config(strategy);
+        let seed = case.seed.wrapping_add(i as u64);
+        let run = drive(&mut net, &config, origin, target, Delays::Random, seed);
+        check_outcome(&net, &config, origin, &run);
+    }
+}
+
+proptest! {
+    #![proptest_config(proptest_config())]
+
+    /// See [`check_invariants`].
+    #[test]
+    fn every_strategy_keeps_its_invariants(case in case()) {
+        check_invariants(&case);
+    }
+
+    /// With every node answering in time on a network where every table
+    /// holds every other node, `kademlia` (in any reply order) and
+    /// `k-active` (replies in the order asked: with replies reordered it
+    /// may stop at k answers while a closer node is still being waited
+    /// for, as its seed does) return exactly the true k closest nodes; so
+    /// does `delta` without a budget, which visits every node.
+    #[test]
+    fn exact_on_a_fully_known_network_without_failures(
+        seed in any::<u64>(),
+        nodes in 20usize..=200,
+        k in 2usize..=20,
+        alpha in 1usize..=5,
+        delta in 1usize..=5,
+        target_kind in 0u8..=2,
+    ) {
+        let case = Case {
+            seed,
+            nodes,
+            bucket_size: 255,
+            k,
+            alpha,
+            delta,
+            budget: None,
+            rpc_timeout_ms: 2000,
+            round_timeout_ms: 2000,
+            weights: [1, 0, 0, 0, 0],
+            target_kind,
+        };
+        let routing = RoutingConfig { k: 255, ..RoutingConfig::default() };
+        let mut net = Network::new(seed, nodes, routing, case.weights);
+        let (origin, target) = case.lookup(&net);
+        let truth = net.truth(origin, &target, k);
+        prop_assert_eq!(net.table(origin).len(), nodes - 1);
+        let runs = [
+            (StrategyName::Kademlia, Delays::Random),
+            (StrategyName::Kademlia, Delays::Fifo),
+            (StrategyName::KActive, Delays::Fifo),
+            (StrategyName::Delta, Delays::Random),
+        ];
+        for (i, (strategy, delays)) in runs.into_iter().enumerate() {
+            let config = case.config(strategy);
+            let run = drive(&mut net, &config, origin, target, delays, seed.wrapping_add(i as u64));
+            check_outcome(&net, &config, origin, &run);
+            prop_assert_eq!(run.outcome.stats.failures, 0);
+            prop_assert_eq!(
+                &run.outcome.result,
+                &truth,
+                "{} ({:?} replies) missed the true {} closest",
+                strategy,
+                delays,
+                k
+            );
+            if strategy != StrategyName::Delta {
+                let reason = if nodes > k { EndReason::Converged } else { EndReason::Exhausted };
+                prop_assert_eq!(run.outcome.reason, reason);
+            }
+        }
+    }
+}
+
+/// Found by `every_strategy_keeps_its_invariants`: `kademlia` widened to k
+/// in flight, then a reply that brought a closer contact narrowed it back
+/// to α with more than α requests still out (`parallelism()` below
+/// `in_flight()`). Widening is now final, as ALGORITHMS.md §4 describes it.
+#[test]
+fn kademlia_never_narrows_below_its_requests_in_flight() {
+    check_invariants(&Case {
+        seed: 5814841070604048103,
+        nodes: 51,
+        bucket_size: 1,
+        k: 4,
+        alpha: 1,
+        delta: 1,
+        budget: None,
+        rpc_timeout_ms: 4,
+        round_timeout_ms: 1,
+        weights: [12, 3, 0, 3, 1],
+        target_kind: 0,
+    });
+}
