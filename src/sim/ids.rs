@@ -19,12 +19,14 @@ pub struct SortedIds {
 /// significant) set to `fill`.
 fn with_suffix(id: &NodeId, len: usize, fill: bool) -> NodeId {
     let mut out = id.0;
-    for bit in len..ID_BITS {
-        let mask = 0x80u8 >> (bit % 8);
-        if fill {
-            out[bit / 8] |= mask;
-        } else {
-            out[bit / 8] &= !mask;
+    let fill_byte = if fill { 0xff } else { 0x00 };
+    let first = len / 8;
+    if first < ID_LEN {
+        // Bits of byte `first` from position `len % 8` on belong to the suffix.
+        let keep = !(0xffu8 >> (len % 8));
+        out[first] = (out[first] & keep) | (fill_byte & !keep);
+        for b in &mut out[first + 1..] {
+            *b = fill_byte;
         }
     }
     NodeId(out)
@@ -55,6 +57,11 @@ impl SortedIds {
     /// Node index of the `i`-th id in sorted order.
     pub fn node_at(&self, i: usize) -> u32 {
         self.sorted[i].1
+    }
+
+    /// The `i`-th id in sorted order and its node index.
+    pub fn entry_at(&self, i: usize) -> (NodeId, u32) {
+        self.sorted[i]
     }
 
     /// Node index of `id`, if it belongs to the network.

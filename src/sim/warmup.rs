@@ -7,6 +7,7 @@ use rand::seq::SliceRandom;
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
+use crate::contact::Contact;
 use crate::driver::lock;
 use crate::id::ID_BITS;
 use crate::routing::UpdateOutcome;
@@ -40,67 +41,73 @@ impl FromStr for Warmup {
     }
 }
 
-/// Up to `want` nodes of sorted positions `range` for which `ok` holds,
-/// chosen at random: every candidate for small ranges, random probes for
-/// large ones (the far buckets of a big network hold half of it).
+/// Up to `want` sorted positions of `range` whose node is in `up`, chosen
+/// at random: every candidate for small ranges, random probes for large ones
+/// (the far buckets of a big network hold half of it).
 fn sample_bucket(
     net: &SimNetwork,
     range: std::ops::Range<usize>,
     want: usize,
     rng: &mut ChaCha8Rng,
-    mut ok: impl FnMut(u32) -> bool,
-) -> Vec<u32> {
+    up: &[bool],
+) -> Vec<usize> {
+    let ok = |i: usize| up[net.ids.node_at(i) as usize];
     if range.len() <= want * 4 {
-        let mut all: Vec<u32> = range
-            .map(|i| net.ids.node_at(i))
-            .filter(|&n| ok(n))
-            .collect();
+        let mut all: Vec<usize> = range.filter(|&i| ok(i)).collect();
         all.shuffle(rng);
         all.truncate(want);
         return all;
     }
-    let mut picked: Vec<u32> = Vec::with_capacity(want);
+    let mut picked: Vec<usize> = Vec::with_capacity(want);
     for _ in 0..want * 8 {
         if picked.len() == want {
             break;
         }
-        let n = net.ids.node_at(rng.gen_range(range.clone()));
-        if !picked.contains(&n) && ok(n) {
-            picked.push(n);
+        let i = rng.gen_range(range.clone());
+        if !picked.contains(&i) && ok(i) {
+            picked.push(i);
         }
     }
     picked
 }
 
-/// Tell node `n`'s table about nodes `heard` at `at`, resolving eviction
-/// pings by the oracle (a ping to a node that is up is answered).
-fn learn(net: &SimNetwork, n: u32, heard: &[u32], at: Time) {
-    let mut table = lock(&net.nodes[n as usize].table);
-    for &m in heard {
-        if let UpdateOutcome::PingOldest { oldest } =
-            table.update(net.nodes[m as usize].contact, at)
-        {
-            let alive = net.index_of(&oldest).is_some_and(|o| net.answers(o, at));
-            table.on_ping_result(&oldest.id, alive, at);
-        }
-    }
+/// Which nodes answer at `at`, as a dense bitmap: the warm-up asks this for
+/// random nodes millions of times, and a 10⁵-entry `Vec<bool>` stays in
+/// cache where the nodes' schedules do not.
+fn answering(net: &SimNetwork, at: Time) -> Vec<bool> {
+    (0..net.nodes.len() as u32)
+        .map(|n| net.answers(n, at))
+        .collect()
 }
 
-/// Fill every bucket of every node with up to `want` nodes that are up at
-/// `at` (what a lookup into that bucket would find).
+/// Fill every bucket of every node with up to `want` nodes that answer at
+/// `at` (what a lookup into that bucket would find). Tell each table by the
+/// Kademlia rule, resolving eviction pings by the oracle (a ping to a node
+/// that answers is answered).
 fn fill_buckets(net: &SimNetwork, at: Time, want: usize, rng: &mut ChaCha8Rng, only_up: bool) {
+    let up = answering(net, at);
     for n in 0..net.nodes.len() as u32 {
         if only_up && !net.is_up(n, at) {
             continue;
         }
         let owner = net.nodes[n as usize].contact.id;
+        let mut table = lock(&net.nodes[n as usize].table);
         for bucket in (0..ID_BITS).rev() {
-            let range = net.ids.bucket_range(&owner, bucket);
-            if range.is_empty() {
-                continue;
+            // Ids sharing more than `159 - bucket` bits with the owner fill
+            // this bucket and all nearer ones; once only the owner is left,
+            // every nearer bucket is empty.
+            if net.ids.prefix_range(&owner, ID_BITS - 1 - bucket).len() <= 1 {
+                break;
             }
-            let heard = sample_bucket(net, range, want, rng, |m| net.is_up(m, at));
-            learn(net, n, &heard, at);
+            let range = net.ids.bucket_range(&owner, bucket);
+            for i in sample_bucket(net, range, want, rng, &up) {
+                let (id, m) = net.ids.entry_at(i);
+                let heard = Contact::simulated(id, m);
+                if let UpdateOutcome::PingOldest { oldest } = table.update(heard, at) {
+                    let alive = net.index_of(&oldest).is_some_and(|o| up[o as usize]);
+                    table.on_ping_result(&oldest.id, alive, at);
+                }
+            }
         }
     }
 }
