@@ -44,6 +44,8 @@ pub struct SimSection {
     pub unreachable: Option<f64>,
     /// Seed of every random choice.
     pub seed: Option<u64>,
+    /// `oracle` or `join`.
+    pub warmup: Option<String>,
     /// Strategies to compare.
     pub strategies: Option<Vec<StrategyName>>,
 }

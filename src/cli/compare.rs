@@ -14,7 +14,7 @@ use crate::config::ConfigFile;
 use crate::lookup::{Budget, LookupConfig, StrategyName};
 use crate::plot::{draw_curves, Series};
 use crate::report::{Report, StrategySummary};
-use crate::sim::{self, ChurnModel, LookupRecord, SimConfig, SimNetwork};
+use crate::sim::{self, ChurnModel, LookupRecord, SimConfig, SimNetwork, Warmup};
 
 /// Built-in networks.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -130,6 +130,10 @@ pub struct NetworkArgs {
     /// Seed of every random choice.
     #[arg(long)]
     pub seed: Option<u64>,
+    /// How tables are filled: oracle (fast) or join (nodes join one by one
+    /// with a self-lookup and bucket refresh; slow).
+    #[arg(long)]
+    pub warmup: Option<Warmup>,
     /// Do not show a progress bar.
     #[arg(long)]
     pub quiet: bool,
@@ -216,6 +220,14 @@ impl NetworkArgs {
         sim.seed = self.seed.or(s.seed).unwrap_or(sim.seed);
         if let Some(churn) = self.churn {
             sim.churn = churn;
+        }
+        if let Some(warmup) = &s.warmup {
+            sim.warmup = warmup
+                .parse()
+                .map_err(|e| anyhow::anyhow!("[sim] warmup: {e}"))?;
+        }
+        if let Some(warmup) = self.warmup {
+            sim.warmup = warmup;
         }
         if sim.nodes < 2 {
             bail!(

@@ -155,6 +155,8 @@ pub fn build_network(config: &SimConfig) -> SimNetwork {
         config.seed,
         stream(config.seed, streams::LOSS),
     );
+    let net = std::sync::Arc::new(net);
     warmup::warm_up(&net, config);
-    net
+    // Every lookup of the warm-up has ended, so no copy of the handle is left.
+    std::sync::Arc::try_unwrap(net).unwrap_or_else(|shared| (*shared).clone())
 }

@@ -7,11 +7,15 @@ use rand::seq::SliceRandom;
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
+use std::sync::Arc;
+
 use crate::contact::Contact;
-use crate::driver::lock;
+use crate::driver::{lock, run_lookup, Clock};
 use crate::id::ID_BITS;
+use crate::lookup::{LookupConfig, LookupMode};
 use crate::routing::UpdateOutcome;
 use crate::sim::network::SimNetwork;
+use crate::sim::network::SimTransport;
 use crate::sim::{stream, streams, SimConfig};
 use crate::time::Time;
 
@@ -21,12 +25,19 @@ pub enum Warmup {
     /// Straight from the global id set, bucket by bucket (10⁵ nodes in
     /// seconds), then churn with periodic refresh for the warm-up duration.
     Oracle,
+    /// Nodes up at the start join one by one, 100 ms apart, through the
+    /// first of them: add the bootstrap contact, look up their own id
+    /// (the `kademlia` rule, over the simulated network), then look up a
+    /// random id in every bucket still short of k. Then churn with periodic
+    /// refresh, as for `oracle`. Slow: about 15 lookups per node.
+    Join,
 }
 
 impl fmt::Display for Warmup {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Warmup::Oracle => f.write_str("oracle"),
+            Warmup::Join => f.write_str("join"),
         }
     }
 }
@@ -36,7 +47,8 @@ impl FromStr for Warmup {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         match s {
             "oracle" => Ok(Warmup::Oracle),
-            _ => Err(format!("{s:?} is not a warm-up mode; use oracle")),
+            "join" => Ok(Warmup::Join),
+            _ => Err(format!("{s:?} is not a warm-up mode; use oracle or join")),
         }
     }
 }
@@ -112,24 +124,90 @@ fn fill_buckets(net: &SimNetwork, at: Time, want: usize, rng: &mut ChaCha8Rng, o
     }
 }
 
-/// Warm the network up as `config` says.
-pub(crate) fn warm_up(net: &SimNetwork, config: &SimConfig) {
-    let mut rng = stream(config.seed, streams::WARMUP);
-    match config.warmup {
-        Warmup::Oracle => {
-            // Every node, up or not, starts with a full table of nodes up at
-            // time 0; a node down at 0 comes back with it, already stale.
-            fill_buckets(net, Time::ZERO, config.k, &mut rng, false);
-            // Then churn: at each refresh, every node that is up looks into
-            // each bucket and learns a few live nodes, which evicts dead
-            // least-recently-seen entries by the Kademlia rule. Between
-            // refreshes, tables go stale as nodes leave.
-            let samples = (config.k / 2).max(1);
-            let mut t = Time::ZERO + config.refresh_every;
-            while !config.refresh_every.is_zero() && t <= config.window_start() {
-                fill_buckets(net, t, samples, &mut rng, true);
-                t = t + config.refresh_every;
+/// Nodes up at time 0 join one by one through the first of them, each with
+/// a self-lookup and then a lookup into every bucket still short of k.
+fn join_one_by_one(net: &Arc<SimNetwork>, config: &SimConfig, rng: &mut ChaCha8Rng) {
+    let joiners: Vec<u32> = (0..net.nodes.len() as u32)
+        .filter(|&n| net.is_up(n, Time::ZERO))
+        .collect();
+    let Some((&bootstrap, rest)) = joiners.split_first() else {
+        return;
+    };
+    let lookup = LookupConfig {
+        k: config.k,
+        rpc_timeout_ms: u64::try_from(config.rpc_timeout.as_millis()).unwrap_or(u64::MAX),
+        ..LookupConfig::default()
+    };
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .start_paused(true)
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => panic!("cannot build the simulator's tokio runtime: {e}"),
+    };
+    runtime.block_on(async {
+        let clock = Clock::starting_now();
+        let bootstrap = net.nodes[bootstrap as usize].contact;
+        for (i, &n) in rest.iter().enumerate() {
+            tokio::time::sleep_until(clock.instant(Time::from_millis(100 * i as u64))).await;
+            let node = &net.nodes[n as usize];
+            let _ = lock(&node.table).update(bootstrap, clock.now());
+            let transport = SimTransport {
+                net: Arc::clone(net),
+                from: n,
+                clock,
+                rpc_timeout: config.rpc_timeout,
+            };
+            let own = node.contact.id;
+            let mut targets = vec![own];
+            let mut refreshed = false;
+            while let Some(target) = targets.pop() {
+                let mut walk = lookup.start(&lock(&node.table), target, LookupMode::FindNode);
+                let _ = run_lookup(
+                    &mut *walk,
+                    LookupMode::FindNode,
+                    &transport,
+                    &node.table,
+                    &clock,
+                    config.rpc_timeout,
+                    &mut (),
+                )
+                .await;
+                if !refreshed {
+                    refreshed = true;
+                    let table = lock(&node.table);
+                    let nearest = (0..ID_BITS).find(|&b| table.bucket_len(b) > 0);
+                    if let Some(nearest) = nearest {
+                        targets.extend(
+                            (nearest..ID_BITS)
+                                .filter(|&b| table.bucket_len(b) < config.k)
+                                .map(|b| own.random_in_bucket(b, rng)),
+                        );
+                    }
+                }
             }
         }
+    });
+}
+
+/// Warm the network up as `config` says.
+pub(crate) fn warm_up(net: &Arc<SimNetwork>, config: &SimConfig) {
+    let mut rng = stream(config.seed, streams::WARMUP);
+    match config.warmup {
+        // Every node, up or not, starts with a full table of nodes up at
+        // time 0; a node down at 0 comes back with it, already stale.
+        Warmup::Oracle => fill_buckets(net, Time::ZERO, config.k, &mut rng, false),
+        Warmup::Join => join_one_by_one(net, config, &mut rng),
+    }
+    // Then churn: at each refresh, every node that is up looks into each
+    // bucket and learns a few live nodes, which evicts dead
+    // least-recently-seen entries by the Kademlia rule. Between refreshes,
+    // tables go stale as nodes leave.
+    let samples = (config.k / 2).max(1);
+    let mut t = Time::ZERO + config.refresh_every;
+    while !config.refresh_every.is_zero() && t <= config.window_start() {
+        fill_buckets(net, t, samples, &mut rng, true);
+        t = t + config.refresh_every;
     }
 }
