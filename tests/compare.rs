@@ -210,3 +210,16 @@ fn every_strategy_runs_in_the_simulator() {
         assert_eq!(s.value_success_rate, None);
     }
 }
+
+#[test]
+fn join_warm_up_builds_tables_that_lookups_can_use() {
+    let args = NetworkArgs {
+        warmup: Some(sim::Warmup::Join),
+        ..small(Preset::Static, 200, 40)
+    };
+    let resolved = args.resolve(Some(&[StrategyName::Kademlia])).unwrap();
+    let (report, _, net) = compare(&resolved, &ProgressBar::hidden());
+    // Every node learned more than the bootstrap contact.
+    assert!(net.nodes.iter().all(|n| n.table.lock().unwrap().len() > 20));
+    assert!(report.strategies[0].recall_mean >= 0.95, "{report:?}");
+}
