@@ -105,6 +105,23 @@ impl SimConfig {
     }
 }
 
+/// A current-thread tokio runtime whose clock is paused: sleeps return at
+/// once with virtual time moved to their deadline.
+///
+/// # Panics
+/// If tokio cannot create a runtime at all (no timer driver), which no
+/// input can cause.
+pub fn virtual_time_runtime() -> tokio::runtime::Runtime {
+    match tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .start_paused(true)
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => panic!("cannot build the simulator's tokio runtime: {e}"),
+    }
+}
+
 /// Independent random streams derived from one seed, so that changing, say,
 /// the number of lookups does not change the network.
 pub(crate) fn stream(seed: u64, purpose: u64) -> ChaCha8Rng {

@@ -16,7 +16,7 @@ use crate::lookup::{LookupConfig, LookupMode};
 use crate::routing::UpdateOutcome;
 use crate::sim::network::SimNetwork;
 use crate::sim::network::SimTransport;
-use crate::sim::{stream, streams, SimConfig};
+use crate::sim::{stream, streams, virtual_time_runtime, SimConfig};
 use crate::time::Time;
 
 /// How tables are filled.
@@ -138,14 +138,7 @@ fn join_one_by_one(net: &Arc<SimNetwork>, config: &SimConfig, rng: &mut ChaCha8R
         rpc_timeout_ms: u64::try_from(config.rpc_timeout.as_millis()).unwrap_or(u64::MAX),
         ..LookupConfig::default()
     };
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_time()
-        .start_paused(true)
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => panic!("cannot build the simulator's tokio runtime: {e}"),
-    };
+    let runtime = virtual_time_runtime();
     runtime.block_on(async {
         let clock = Clock::starting_now();
         let bootstrap = net.nodes[bootstrap as usize].contact;

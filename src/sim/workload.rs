@@ -9,7 +9,7 @@ use crate::driver::{lock, run_lookup, Clock};
 use crate::id::NodeId;
 use crate::lookup::{EndReason, LookupConfig, LookupMode};
 use crate::sim::network::{SimNetwork, SimTransport};
-use crate::sim::{stream, streams, SimConfig};
+use crate::sim::{stream, streams, virtual_time_runtime, SimConfig};
 use crate::time::Time;
 
 /// One lookup to run: the same list is given to every strategy.
@@ -144,14 +144,7 @@ pub fn run_strategy(
 ) -> Vec<LookupRecord> {
     let net = Arc::new(warm.clone());
     store_values(&net, tasks, config);
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_time()
-        .start_paused(true)
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => panic!("cannot build the simulator's tokio runtime: {e}"),
-    };
+    let runtime = virtual_time_runtime();
     runtime.block_on(async {
         let clock = Clock::starting_now();
         let handles: Vec<_> = tasks
