@@ -35,10 +35,34 @@ impl Contact {
         let ip = Ipv4Addr::new(127, b, c, d);
         Contact::new(id, SocketAddrV4::new(ip, 10_000 + u16::from(a)))
     }
+
+    /// The `index` a [`Contact::simulated`] address was made from, if the
+    /// address has that form.
+    pub fn simulated_index(&self) -> Option<u32> {
+        let [_, b, c, d] = self.addr.ip().octets();
+        let a = u8::try_from(self.addr.port().checked_sub(10_000)?).ok()?;
+        Some(u32::from_be_bytes([a, b, c, d]))
+    }
 }
 
 impl fmt::Debug for Contact {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{:?}@{}", self.id, self.addr)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn simulated_addresses_are_loopback_and_give_back_their_index() {
+        for index in [0u32, 1, 255, 256, 65_535, 1 << 24, u32::MAX] {
+            let c = Contact::simulated(NodeId::ZERO, index);
+            assert!(c.addr.ip().is_loopback());
+            assert_eq!(c.simulated_index(), Some(index));
+        }
+        let other = Contact::new(NodeId::ZERO, "127.0.0.1:80".parse().unwrap());
+        assert_eq!(other.simulated_index(), None);
     }
 }

@@ -179,13 +179,7 @@ impl SimNetwork {
 
     /// Node index by address (addresses are derived from the index).
     pub fn index_of(&self, contact: &Contact) -> Option<u32> {
-        let [b, c, d] = [
-            contact.addr.ip().octets()[1],
-            contact.addr.ip().octets()[2],
-            contact.addr.ip().octets()[3],
-        ];
-        let a = u8::try_from(contact.addr.port().checked_sub(10_000)?).ok()?;
-        let n = u32::from_be_bytes([a, b, c, d]);
+        let n = contact.simulated_index()?;
         let node = self.nodes.get(n as usize)?;
         (node.contact == *contact).then_some(n)
     }
@@ -205,16 +199,28 @@ impl SimNetwork {
         lost
     }
 
+    /// Tell `table` about `contact` at `at` by the Kademlia rule, answering
+    /// an eviction ping at once from the oracle (`answers` says which nodes
+    /// would reply): a shortcut that spares simulating the ping.
+    pub fn learn(
+        &self,
+        table: &mut RoutingTable,
+        contact: Contact,
+        at: Time,
+        answers: impl Fn(u32) -> bool,
+    ) {
+        if let UpdateOutcome::PingOldest { oldest } = table.update(contact, at) {
+            let alive = self.index_of(&oldest).is_some_and(answers);
+            table.on_ping_result(&oldest.id, alive, at);
+        }
+    }
+
     /// Node `n` handles `request` from `from` at `now`: it learns the sender
-    /// (Kademlia rule; an eviction ping is answered by the oracle at once,
-    /// a shortcut that spares simulating a ping) and builds its answer.
+    /// (see [`SimNetwork::learn`]) and builds its answer.
     pub fn handle(&self, n: u32, from: Contact, request: &Request, now: Time) -> Response {
         let node = &self.nodes[n as usize];
         let mut table = lock(&node.table);
-        if let UpdateOutcome::PingOldest { oldest } = table.update(from, now) {
-            let alive = self.index_of(&oldest).is_some_and(|o| self.answers(o, now));
-            table.on_ping_result(&oldest.id, alive, now);
-        }
+        self.learn(&mut table, from, now, |o| self.answers(o, now));
         let mut response = Response {
             id: node.contact.id,
             ..Response::default()

@@ -13,7 +13,6 @@ use crate::contact::Contact;
 use crate::driver::{lock, run_lookup, Clock};
 use crate::id::ID_BITS;
 use crate::lookup::{LookupConfig, LookupMode};
-use crate::routing::UpdateOutcome;
 use crate::sim::network::SimNetwork;
 use crate::sim::network::SimTransport;
 use crate::sim::{stream, streams, virtual_time_runtime, SimConfig};
@@ -115,10 +114,7 @@ fn fill_buckets(net: &SimNetwork, at: Time, want: usize, rng: &mut ChaCha8Rng, o
             for i in sample_bucket(net, range, want, rng, &up) {
                 let (id, m) = net.ids.entry_at(i);
                 let heard = Contact::simulated(id, m);
-                if let UpdateOutcome::PingOldest { oldest } = table.update(heard, at) {
-                    let alive = net.index_of(&oldest).is_some_and(|o| up[o as usize]);
-                    table.on_ping_result(&oldest.id, alive, at);
-                }
+                net.learn(&mut table, heard, at, |o| up[o as usize]);
             }
         }
     }
