@@ -10,10 +10,10 @@
 
 use std::sync::Arc;
 
-use kadlab::driver::{run_lookup, Clock, DriverEvent};
+use kadlab::driver::{Clock, DriverEvent};
 use kadlab::id::NodeId;
 use kadlab::lookup::{LookupConfig, LookupMode, StrategyName};
-use kadlab::sim::{self, ChurnModel, SimConfig, SimTransport};
+use kadlab::sim::{self, ChurnModel, SimConfig};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let strategy: StrategyName = match std::env::args().nth(1) {
@@ -46,38 +46,22 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         short(&net.nodes[task.origin as usize].contact.id)
     );
 
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_time()
-        .start_paused(true)
-        .build()?;
     let mut events: Vec<DriverEvent> = Vec::new();
-    let outcome = runtime.block_on(async {
+    let outcome = sim::virtual_time_runtime().block_on(async {
         let clock = Clock::starting_now();
         tokio::time::sleep_until(clock.instant(task.start)).await;
-        let origin = &net.nodes[task.origin as usize];
-        let mut lookup = {
-            let table = origin.table.lock().map_err(|_| "table lock poisoned")?;
-            lookup_config.start(&table, task.target, LookupMode::FindNode)
-        };
-        let transport = SimTransport {
-            net: Arc::clone(&net),
-            from: task.origin,
+        let mode = LookupMode::FindNode;
+        sim::lookup_from(
+            &net,
+            task.origin,
+            task.target,
+            mode,
+            &lookup_config,
             clock,
-            rpc_timeout: lookup_config.rpc_timeout(),
-        };
-        Ok::<_, Box<dyn std::error::Error>>(
-            run_lookup(
-                &mut *lookup,
-                LookupMode::FindNode,
-                &transport,
-                &origin.table,
-                &clock,
-                lookup_config.rpc_timeout(),
-                &mut events,
-            )
-            .await,
+            &mut events,
         )
-    })?;
+        .await
+    });
 
     for event in &events {
         match event {

@@ -26,7 +26,7 @@ use rand_chacha::ChaCha8Rng;
 pub use churn::{ChurnModel, Schedule};
 pub use network::{LatencyModel, SimNetwork, SimNode, SimTransport};
 pub use warmup::Warmup;
-pub use workload::{make_tasks, run_strategy, LookupRecord, LookupTask};
+pub use workload::{lookup_from, make_tasks, run_strategy, LookupRecord, LookupTask};
 
 use crate::contact::Contact;
 use crate::id::NodeId;

@@ -10,11 +10,11 @@ use rand_chacha::ChaCha8Rng;
 use std::sync::Arc;
 
 use crate::contact::Contact;
-use crate::driver::{lock, run_lookup, Clock};
+use crate::driver::{lock, Clock};
 use crate::id::ID_BITS;
 use crate::lookup::{LookupConfig, LookupMode};
 use crate::sim::network::SimNetwork;
-use crate::sim::network::SimTransport;
+use crate::sim::workload::lookup_from;
 use crate::sim::{stream, streams, virtual_time_runtime, SimConfig};
 use crate::time::Time;
 
@@ -142,24 +142,17 @@ fn join_one_by_one(net: &Arc<SimNetwork>, config: &SimConfig, rng: &mut ChaCha8R
             tokio::time::sleep_until(clock.instant(Time::from_millis(100 * i as u64))).await;
             let node = &net.nodes[n as usize];
             let _ = lock(&node.table).update(bootstrap, clock.now());
-            let transport = SimTransport {
-                net: Arc::clone(net),
-                from: n,
-                clock,
-                rpc_timeout: config.rpc_timeout,
-            };
             let own = node.contact.id;
             let mut targets = vec![own];
             let mut refreshed = false;
             while let Some(target) = targets.pop() {
-                let mut walk = lookup.start(&lock(&node.table), target, LookupMode::FindNode);
-                let _ = run_lookup(
-                    &mut *walk,
+                let _ = lookup_from(
+                    net,
+                    n,
+                    target,
                     LookupMode::FindNode,
-                    &transport,
-                    &node.table,
-                    &clock,
-                    config.rpc_timeout,
+                    &lookup,
+                    clock,
                     &mut (),
                 )
                 .await;

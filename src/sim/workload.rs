@@ -5,9 +5,9 @@ use std::sync::Arc;
 use rand::Rng;
 use serde::Serialize;
 
-use crate::driver::{lock, run_lookup, Clock};
+use crate::driver::{lock, run_lookup, Clock, DriverObserver};
 use crate::id::NodeId;
-use crate::lookup::{EndReason, LookupConfig, LookupMode};
+use crate::lookup::{EndReason, LookupConfig, LookupMode, LookupOutcome};
 use crate::sim::network::{SimNetwork, SimTransport};
 use crate::sim::{stream, streams, virtual_time_runtime, SimConfig};
 use crate::time::Time;
@@ -168,6 +168,39 @@ pub fn run_strategy(
     })
 }
 
+/// Node `origin` looks `target` up now, with the strategy of `config`,
+/// through the shared driver over the simulated network; its routing table
+/// learns from the lookup as a real node's would. Every simulated lookup —
+/// workload, join warm-up, examples — goes through here.
+pub async fn lookup_from<O: DriverObserver + ?Sized>(
+    net: &Arc<SimNetwork>,
+    origin: u32,
+    target: NodeId,
+    mode: LookupMode,
+    config: &LookupConfig,
+    clock: Clock,
+    observer: &mut O,
+) -> LookupOutcome {
+    let node = &net.nodes[origin as usize];
+    let mut lookup = config.start(&lock(&node.table), target, mode);
+    let transport = SimTransport {
+        net: Arc::clone(net),
+        from: origin,
+        clock,
+        rpc_timeout: config.rpc_timeout(),
+    };
+    run_lookup(
+        &mut *lookup,
+        mode,
+        &transport,
+        &node.table,
+        &clock,
+        config.rpc_timeout(),
+        observer,
+    )
+    .await
+}
+
 async fn run_task(
     net: Arc<SimNetwork>,
     task: LookupTask,
@@ -175,21 +208,13 @@ async fn run_task(
     clock: Clock,
 ) -> LookupRecord {
     tokio::time::sleep_until(clock.instant(task.start)).await;
-    let origin = &net.nodes[task.origin as usize];
-    let mut lookup = config.start(&lock(&origin.table), task.target, task.mode);
-    let transport = SimTransport {
-        net: Arc::clone(&net),
-        from: task.origin,
-        clock,
-        rpc_timeout: config.rpc_timeout(),
-    };
-    let outcome = run_lookup(
-        &mut *lookup,
+    let outcome = lookup_from(
+        &net,
+        task.origin,
+        task.target,
         task.mode,
-        &transport,
-        &origin.table,
-        &clock,
-        config.rpc_timeout(),
+        &config,
+        clock,
         &mut (),
     )
     .await;
