@@ -79,6 +79,43 @@ pub struct SweepArgs {
     out: PathBuf,
 }
 
+/// The parameter a sweep varies.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Parameter {
+    Alpha,
+    Delta,
+    Budget,
+}
+
+impl Parameter {
+    fn name(self) -> &'static str {
+        match self {
+            Parameter::Alpha => "alpha",
+            Parameter::Delta => "delta",
+            Parameter::Budget => "budget",
+        }
+    }
+
+    /// Whether `strategy` uses this parameter at all.
+    fn applies_to(self, strategy: StrategyName) -> bool {
+        match self {
+            Parameter::Alpha => strategy != StrategyName::Delta,
+            Parameter::Delta | Parameter::Budget => strategy == StrategyName::Delta,
+        }
+    }
+
+    /// `base` with this parameter set to `value`.
+    fn set(self, base: &LookupConfig, value: u32) -> LookupConfig {
+        let mut c = base.clone();
+        match self {
+            Parameter::Alpha => c.alpha = value as usize,
+            Parameter::Delta => c.delta = value as usize,
+            Parameter::Budget => c.budget = Budget::Requests(value),
+        }
+        c
+    }
+}
+
 /// One point of a sweep.
 #[derive(Clone, Debug, Serialize)]
 struct Point {
@@ -91,35 +128,28 @@ struct Point {
 /// Run `kadlab sweep`.
 pub fn run(args: &SweepArgs) -> Result<()> {
     let resolved = args.network.resolve(args.strategies.as_deref())?;
-    let (parameter, span, applies): (&str, Span, fn(StrategyName) -> bool) =
-        match (args.alpha_range, args.delta_range, args.budget_range) {
-            (Some(s), None, None) => ("alpha", s, |n| n != StrategyName::Delta),
-            (None, Some(s), None) => ("delta", s, |n| n == StrategyName::Delta),
-            (None, None, Some(s)) => ("budget", s, |n| n == StrategyName::Delta),
-            _ => bail!("name exactly one parameter to sweep: --alpha-range 1..6, --delta-range 1..8 or --budget-range 10..200"),
-        };
+    let (swept, span) = match (args.alpha_range, args.delta_range, args.budget_range) {
+        (Some(s), None, None) => (Parameter::Alpha, s),
+        (None, Some(s), None) => (Parameter::Delta, s),
+        (None, None, Some(s)) => (Parameter::Budget, s),
+        _ => bail!("name exactly one parameter to sweep: --alpha-range 1..6, --delta-range 1..8 or --budget-range 10..200"),
+    };
+    let parameter = swept.name();
     let strategies: Vec<StrategyName> = resolved
         .strategies
         .iter()
         .copied()
-        .filter(|s| applies(*s))
+        .filter(|s| swept.applies_to(*s))
         .collect();
     if strategies.is_empty() {
         bail!("--{parameter}-range applies to none of the chosen --strategies; alpha applies to query-rest, k-active and kademlia, delta and budget to delta");
     }
+    let values = span.values();
     let configs: Vec<LookupConfig> = strategies
         .iter()
         .flat_map(|s| {
             let base = resolved.lookup.with_strategy(*s);
-            span.values().into_iter().map(move |v| {
-                let mut c = base.clone();
-                match parameter {
-                    "alpha" => c.alpha = v as usize,
-                    "delta" => c.delta = v as usize,
-                    _ => c.budget = Budget::Requests(v),
-                }
-                c
-            })
+            values.iter().map(move |&v| swept.set(&base, v))
         })
         .collect();
     for c in &configs {
@@ -132,20 +162,15 @@ pub fn run(args: &SweepArgs) -> Result<()> {
     let records = crate::cli::compare::run_all(&net, &resolved, &configs, &bar);
     bar.finish_and_clear();
 
+    // `configs` is strategies × values, in that order.
     let points: Vec<Point> = configs
         .iter()
+        .zip(values.iter().cycle())
         .zip(&records)
-        .map(|(c, r)| Point {
+        .map(|((c, &value), r)| Point {
             strategy: c.strategy.to_string(),
             parameter,
-            value: match parameter {
-                "alpha" => c.alpha as u32,
-                "delta" => c.delta as u32,
-                _ => match c.budget {
-                    Budget::Requests(b) => b,
-                    Budget::Unlimited => 0,
-                },
-            },
+            value,
             summary: StrategySummary::from_records(c.strategy.as_str(), &c.describe(), r),
         })
         .collect();
