@@ -9,7 +9,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::contact::Contact;
 use crate::id::NodeId;
-use crate::lookup::context::LookupSpec;
+use crate::lookup::context::{LookupSpec, DEFAULT_RPC_TIMEOUT};
 use crate::lookup::delta::{Delta, DeltaParams};
 use crate::lookup::k_active::{KActive, KActiveParams};
 use crate::lookup::kademlia::{Kademlia, KademliaParams};
@@ -92,6 +92,9 @@ impl fmt::Display for Budget {
     }
 }
 
+/// What `budget` accepts, for every message that mentions it.
+const BUDGET_ALLOWED: &str = "a whole number of requests ≥ 1, or \"none\"";
+
 impl FromStr for Budget {
     type Err = ConfigError;
 
@@ -106,7 +109,7 @@ impl FromStr for Budget {
             .ok_or_else(|| ConfigError::OutOfRange {
                 key: "budget",
                 value: s.to_string(),
-                allowed: "a whole number of requests ≥ 1, or \"none\"",
+                allowed: BUDGET_ALLOWED,
             })
     }
 }
@@ -126,27 +129,17 @@ impl<'de> Deserialize<'de> for Budget {
         impl Visitor<'_> for BudgetVisitor {
             type Value = Budget;
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a number of requests ≥ 1, or \"none\"")
+                f.write_str(BUDGET_ALLOWED)
             }
+            // Numbers and words go through the one rule of `FromStr`.
             fn visit_i64<E: de::Error>(self, v: i64) -> Result<Budget, E> {
-                u32::try_from(v)
-                    .ok()
-                    .filter(|&n| n > 0)
-                    .map(Budget::Requests)
-                    .ok_or_else(|| {
-                        E::custom(format!("budget = {v} is out of range: {}", self.allowed()))
-                    })
+                v.to_string().parse().map_err(E::custom)
             }
             fn visit_u64<E: de::Error>(self, v: u64) -> Result<Budget, E> {
-                self.visit_i64(i64::try_from(v).unwrap_or(i64::MAX))
+                v.to_string().parse().map_err(E::custom)
             }
             fn visit_str<E: de::Error>(self, v: &str) -> Result<Budget, E> {
                 v.parse().map_err(E::custom)
-            }
-        }
-        impl BudgetVisitor {
-            fn allowed(&self) -> &'static str {
-                "use a number of requests ≥ 1, or \"none\""
             }
         }
         d.deserialize_any(BudgetVisitor)
@@ -218,8 +211,8 @@ impl Default for LookupConfig {
             k: 20,
             delta: 3,
             budget: Budget::Requests(20),
-            rpc_timeout_ms: 2000,
-            round_timeout_ms: 2000,
+            rpc_timeout_ms: DEFAULT_RPC_TIMEOUT.as_millis() as u64,
+            round_timeout_ms: DEFAULT_RPC_TIMEOUT.as_millis() as u64,
         }
     }
 }
@@ -260,7 +253,7 @@ impl LookupConfig {
             self.budget != Budget::Requests(0),
             "budget",
             self.budget.to_string(),
-            "a number of requests ≥ 1, or \"none\"",
+            BUDGET_ALLOWED,
         )?;
         check(
             (1..=600_000).contains(&self.rpc_timeout_ms),

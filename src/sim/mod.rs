@@ -86,7 +86,7 @@ impl Default for SimConfig {
             warmup_duration: Duration::from_secs(3600),
             refresh_every: Duration::from_secs(15 * 60),
             lookup_window: Duration::from_secs(3600),
-            rpc_timeout: Duration::from_secs(2),
+            rpc_timeout: crate::lookup::DEFAULT_RPC_TIMEOUT,
             seed: 1,
         }
     }
