@@ -160,7 +160,7 @@ pub enum ConfigError {
     },
     /// Not valid TOML, an unknown key or a value of the wrong type; the
     /// parser's message points at the line and names the key.
-    #[error("{0}")]
+    #[error(transparent)]
     Toml(#[from] toml::de::Error),
     /// A strategy name kadlab does not know.
     #[error("unknown strategy {0:?}: allowed values are {allowed}", allowed = StrategyName::allowed())]
