@@ -9,7 +9,9 @@
 
 mod common;
 
-use common::{assert_stray_messages_change_nothing, Net, Setup, ME};
+use common::{
+    assert_empty_table_ends_with_no_contacts, assert_stray_messages_change_nothing, Net, Setup, ME,
+};
 use kadlab::lookup::{Budget, EndReason, StrategyName};
 
 fn delta() -> Setup {
@@ -149,13 +151,7 @@ fn an_oversized_reply_is_cut_to_its_k_closest_contacts() {
 
 #[test]
 fn an_empty_routing_table_ends_with_no_contacts() {
-    let trace = delta().run(&[], &Net::new());
-
-    assert!(trace.batches.is_empty());
-    assert_eq!(trace.reason(), EndReason::NoContacts);
-    assert!(trace.result().is_empty());
-    assert_eq!(trace.stats().requests, 0);
-    assert_eq!(trace.finished_ms(), 0);
+    assert_empty_table_ends_with_no_contacts(&delta());
 }
 
 #[test]

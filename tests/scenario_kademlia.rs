@@ -11,7 +11,10 @@
 
 mod common;
 
-use common::{assert_stray_messages_change_nothing, Driver, Net, Setup, ME};
+use common::{
+    assert_empty_table_ends_with_no_contacts, assert_stray_messages_change_nothing, Driver, Net,
+    Setup, ME,
+};
 use kadlab::lookup::{EndReason, StrategyName};
 
 fn kademlia() -> Setup {
@@ -133,12 +136,7 @@ fn repeats_and_the_local_node_in_replies_are_never_asked_or_returned() {
 
 #[test]
 fn an_empty_routing_table_ends_with_no_contacts() {
-    let trace = kademlia().run(&[], &Net::new());
-
-    assert!(trace.batches.is_empty());
-    assert_eq!(trace.reason(), EndReason::NoContacts);
-    assert!(trace.result().is_empty());
-    assert_eq!(trace.stats().requests, 0);
+    assert_empty_table_ends_with_no_contacts(&kademlia());
 }
 
 #[test]

@@ -502,6 +502,18 @@ impl Trace {
     }
 }
 
+/// An empty routing table: the lookup sends nothing and ends at once with
+/// `NoContacts` and an empty result. The same for every strategy.
+pub fn assert_empty_table_ends_with_no_contacts(setup: &Setup) {
+    let trace = setup.run(&[], &Net::new());
+
+    assert!(trace.batches.is_empty());
+    assert_eq!(trace.reason(), EndReason::NoContacts);
+    assert!(trace.result().is_empty());
+    assert_eq!(trace.stats().requests, 0);
+    assert_eq!(trace.finished_ms(), 0);
+}
+
 /// Run the scenario twice: as scripted, and with stray messages fed to the
 /// lookup right after the first reply was delivered — a reply and an error
 /// from node 1 (never asked, though it is the closest node there is), and a
