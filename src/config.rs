@@ -21,6 +21,26 @@ pub struct ConfigFile {
     /// `[sim]`: the simulated network of `kadlab compare` and `sweep`.
     #[serde(default)]
     pub sim: SimSection,
+    /// `[node]`: real nodes of `kadlab node`, `lookup`, `put`, `get`, `swarm`.
+    #[serde(default)]
+    pub node: NodeSection,
+}
+
+/// The `[node]` table: every key optional; flags of the same name override
+/// it.
+#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NodeSection {
+    /// Address to bind, `IP:PORT`.
+    pub bind: Option<String>,
+    /// Bootstrap nodes, `HOST:PORT` each.
+    pub bootstrap: Option<Vec<String>>,
+    /// Node id as 40 hex digits; random when absent.
+    pub id: Option<String>,
+    /// How long a query waits for its answer, in milliseconds.
+    pub request_timeout_ms: Option<u64>,
+    /// Bound on a whole bootstrap, in seconds.
+    pub bootstrap_deadline_s: Option<u64>,
 }
 
 /// The `[sim]` table: every key optional, falling back to the preset.

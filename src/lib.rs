@@ -65,6 +65,7 @@ pub mod contact;
 pub mod driver;
 pub mod id;
 pub mod lookup;
+pub mod node;
 pub mod plot;
 pub mod protocol;
 pub mod report;

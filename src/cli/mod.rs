@@ -1,6 +1,7 @@
 //! The `kadlab` command line: a thin shell over the library.
 
 pub mod compare;
+pub mod net;
 pub mod sweep;
 
 use std::process::ExitCode;
@@ -24,6 +25,17 @@ enum Command {
     /// Vary one parameter (α, δ or delta's budget) and draw each strategy's
     /// recall-against-RPCs curve as SVG, with the JSON behind it.
     Sweep(sweep::SweepArgs),
+    /// Run a real DHT node over UDP (KRPC, BEP 5 / BEP 44) until Ctrl-C.
+    Node(net::NodeCommand),
+    /// Join through a bootstrap node and run one lookup with a chosen
+    /// strategy; prints the nodes found with their distances.
+    Lookup(net::LookupCommand),
+    /// Store a value as a BEP 44 immutable item; prints its target.
+    Put(net::PutCommand),
+    /// Find a BEP 44 immutable item by its target.
+    Get(net::GetCommand),
+    /// Run N nodes on 127.0.0.1 in one process, to try commands against.
+    Swarm(net::SwarmCommand),
 }
 
 /// Parse the command line and run; errors are printed with what to do
@@ -33,6 +45,11 @@ pub fn main() -> ExitCode {
     let result = match &cli.command {
         Command::Compare(args) => compare::run(args),
         Command::Sweep(args) => sweep::run(args),
+        Command::Node(args) => net::node(args),
+        Command::Lookup(args) => net::lookup(args),
+        Command::Put(args) => net::put(args),
+        Command::Get(args) => net::get(args),
+        Command::Swarm(args) => net::swarm(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

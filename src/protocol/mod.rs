@@ -1,8 +1,19 @@
-//! Messages exchanged between nodes, independent of their wire encoding.
+//! Messages exchanged between nodes, and how a node answers them.
 //!
-//! These are what a [`Transport`](crate::transport::Transport) carries; the
-//! KRPC (BEP 5 / BEP 44) codec maps them to and from bencoded datagrams.
+//! [`Request`] and [`Response`] are what a
+//! [`Transport`](crate::transport::Transport) carries, independent of the
+//! wire; the KRPC codec in [`crate::transport::krpc`] maps them to and from
+//! bencoded datagrams. [`Server`] is the sans-IO request handler of a real
+//! node, with its write tokens, bounded storage and per-source rate limit.
 
 mod message;
+mod rate_limit;
+mod server;
+mod storage;
+mod tokens;
 
 pub use message::{Request, Response};
+pub use rate_limit::{RateLimiter, RateLimits};
+pub use server::{Handled, Server, ServerConfig, ServerStats, ERROR_VALUE_TOO_BIG};
+pub use storage::{PutOutcome, Storage, StorageLimits, StorageStats, MAX_VALUE_LEN};
+pub use tokens::{TokenIssuer, TOKEN_LEN, TOKEN_ROTATION};

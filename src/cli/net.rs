@@ -1,0 +1,401 @@
+//! The real-network commands: `node`, `lookup`, `put`, `get` and `swarm`.
+//!
+//! Each builds a [`NodeConfig`] from the `[node]` and `[lookup]` tables of
+//! the config file and the flags (flags win), starts nodes on UDP, and
+//! prints what happened in words and numbers.
+
+use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4, ToSocketAddrs};
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+use clap::Args;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+
+use crate::config::ConfigFile;
+use crate::id::NodeId;
+use crate::lookup::{Budget, LookupMode, LookupOutcome, StrategyName};
+use crate::node::{BootstrapReport, Node, NodeConfig, Swarm};
+
+/// A `HOST:PORT` resolved to its first IPv4 address.
+fn ipv4_address(s: &str) -> Result<SocketAddrV4, String> {
+    let addrs = s
+        .to_socket_addrs()
+        .map_err(|e| format!("{s:?} is not a HOST:PORT address ({e}); use e.g. 127.0.0.1:6881"))?;
+    addrs
+        .filter_map(|a| match a {
+            SocketAddr::V4(v4) => Some(v4),
+            SocketAddr::V6(_) => None,
+        })
+        .next()
+        .ok_or_else(|| format!("{s:?} has no IPv4 address; kadlab nodes speak IPv4 only"))
+}
+
+/// Flags every network command shares.
+#[derive(Args, Debug, Clone, Default)]
+pub struct NodeArgs {
+    /// Address to bind (default 127.0.0.1 and a free port).
+    #[arg(long, value_parser = ipv4_address)]
+    bind: Option<SocketAddrV4>,
+    /// A node to join through, HOST:PORT; repeat for several.
+    #[arg(long, value_parser = ipv4_address)]
+    bootstrap: Vec<SocketAddrV4>,
+    /// TOML file with `[node]` and `[lookup]` tables (see
+    /// kadlab.example.toml); flags override it.
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Lookup strategy: delta, query-rest, k-active or kademlia.
+    #[arg(long)]
+    strategy: Option<StrategyName>,
+    /// k: result size and bucket size (1 to 255).
+    #[arg(long)]
+    k: Option<usize>,
+    /// α: parallelism of query-rest, k-active and kademlia (1 to 64).
+    #[arg(long)]
+    alpha: Option<usize>,
+    /// δ: parallelism of delta (1 to 64).
+    #[arg(long)]
+    delta: Option<usize>,
+    /// Request budget of delta: a number, or "none".
+    #[arg(long)]
+    budget: Option<Budget>,
+    /// How long a query waits for its answer, in milliseconds.
+    #[arg(long)]
+    timeout_ms: Option<u64>,
+    /// Seed for the node's id, secrets and transaction ids (tests and
+    /// reproducible demos only: a public node must not be predictable).
+    #[arg(long)]
+    seed: Option<u64>,
+}
+
+impl NodeArgs {
+    /// The node configuration and bootstrap list, from file then flags.
+    fn resolve(&self) -> Result<(NodeConfig, Vec<SocketAddrV4>)> {
+        let file = match &self.config {
+            Some(path) => ConfigFile::load(path)?,
+            None => ConfigFile::default(),
+        };
+        let n = &file.node;
+        let mut config = NodeConfig::default();
+        if let Some(bind) = &n.bind {
+            config.bind = ipv4_address(bind).map_err(|e| anyhow::anyhow!("[node] bind: {e}"))?;
+        }
+        if let Some(id) = &n.id {
+            config.id = Some(id.parse().map_err(|e| anyhow::anyhow!("[node] id: {e}"))?);
+        }
+        if let Some(ms) = n.request_timeout_ms {
+            if !(1..=600_000).contains(&ms) {
+                bail!("[node] request_timeout_ms = {ms} is out of range: allowed is 1 to 600000");
+            }
+            config.request_timeout = Duration::from_millis(ms);
+        }
+        if let Some(s) = n.bootstrap_deadline_s {
+            if !(1..=3600).contains(&s) {
+                bail!("[node] bootstrap_deadline_s = {s} is out of range: allowed is 1 to 3600");
+            }
+            config.bootstrap_deadline = Duration::from_secs(s);
+        }
+        let mut bootstrap = Vec::new();
+        for b in n.bootstrap.iter().flatten() {
+            bootstrap.push(ipv4_address(b).map_err(|e| anyhow::anyhow!("[node] bootstrap: {e}"))?);
+        }
+        if !self.bootstrap.is_empty() {
+            bootstrap = self.bootstrap.clone();
+        }
+        let mut lookup = file.lookup;
+        lookup.strategy = self.strategy.unwrap_or(lookup.strategy);
+        lookup.k = self.k.unwrap_or(lookup.k);
+        lookup.alpha = self.alpha.unwrap_or(lookup.alpha);
+        lookup.delta = self.delta.unwrap_or(lookup.delta);
+        lookup.budget = self.budget.unwrap_or(lookup.budget);
+        if let Some(ms) = self.timeout_ms {
+            if !(1..=600_000).contains(&ms) {
+                bail!("--timeout-ms {ms} is out of range: use 1 to 600000");
+            }
+            config.request_timeout = Duration::from_millis(ms);
+            lookup.rpc_timeout_ms = ms;
+        }
+        lookup.validate()?;
+        config.routing.k = lookup.k;
+        config.lookup = lookup;
+        config.bind = self.bind.unwrap_or(config.bind);
+        config.seed = self.seed;
+        Ok((config, bootstrap))
+    }
+}
+
+/// Flags of `kadlab node`.
+#[derive(Args, Debug)]
+pub struct NodeCommand {
+    #[command(flatten)]
+    node: NodeArgs,
+}
+
+/// Flags of `kadlab lookup`.
+#[derive(Args, Debug)]
+pub struct LookupCommand {
+    #[command(flatten)]
+    node: NodeArgs,
+    /// The id to look up, 40 hex digits.
+    #[arg(long, conflicts_with = "random", required_unless_present = "random")]
+    target: Option<NodeId>,
+    /// Look up a random id instead of --target.
+    #[arg(long)]
+    random: bool,
+}
+
+/// Flags of `kadlab put`.
+#[derive(Args, Debug)]
+pub struct PutCommand {
+    /// The value to store (at most 1000 bytes), as a BEP 44 immutable item.
+    value: String,
+    #[command(flatten)]
+    node: NodeArgs,
+}
+
+/// Flags of `kadlab get`.
+#[derive(Args, Debug)]
+pub struct GetCommand {
+    /// The item's key (the target `put` printed), 40 hex digits.
+    target: NodeId,
+    #[command(flatten)]
+    node: NodeArgs,
+}
+
+/// Flags of `kadlab swarm`.
+#[derive(Args, Debug)]
+pub struct SwarmCommand {
+    /// Number of nodes (1 to 1000).
+    #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u16).range(1..=1000))]
+    nodes: u16,
+    /// Port of the first node; node i listens on base-port + i.
+    #[arg(long, default_value_t = 7000)]
+    base_port: u16,
+    /// Seed for the nodes' ids (node i uses seed + i).
+    #[arg(long)]
+    seed: Option<u64>,
+}
+
+/// Logs go to stderr, filtered by `RUST_LOG` (default: kadlab's info
+/// events), so stdout stays the command's result.
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("kadlab=info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("could not start the async runtime")
+}
+
+fn require_bootstrap(bootstrap: &[SocketAddrV4]) -> Result<()> {
+    if bootstrap.is_empty() {
+        bail!(
+            "no bootstrap node: pass --bootstrap HOST:PORT (e.g. start `kadlab swarm --nodes 20` \
+             and use --bootstrap 127.0.0.1:7000), or set bootstrap in the [node] table of --config"
+        );
+    }
+    Ok(())
+}
+
+/// Start a short-lived read-only node and join.
+async fn join(args: &NodeArgs) -> Result<Node> {
+    let (mut config, bootstrap) = args.resolve()?;
+    require_bootstrap(&bootstrap)?;
+    config.read_only = true;
+    let node = Node::bind(config.clone())
+        .await
+        .with_context(|| format!("could not bind {}; pick another --bind", config.bind))?;
+    let report = node.bootstrap(&bootstrap).await;
+    print_bootstrap(&report);
+    if !report.joined() {
+        bail!("joined nobody: no bootstrap node answered; check the addresses and that the nodes are running");
+    }
+    Ok(node)
+}
+
+fn print_bootstrap(report: &BootstrapReport) {
+    eprintln!(
+        "bootstrap: {} contacts, {} of {} bootstrap nodes answered, {} lookups, {} ms{}",
+        report.contacts,
+        report.answered.len(),
+        report.answered.len() + report.failed.len(),
+        report.lookups,
+        report.elapsed_ms,
+        if report.deadline_hit {
+            " (deadline hit)"
+        } else {
+            ""
+        }
+    );
+    for (addr, why) in &report.failed {
+        eprintln!("  {addr}: {why}");
+    }
+}
+
+/// `kadlab node`: serve until Ctrl-C.
+pub fn node(args: &NodeCommand) -> Result<()> {
+    init_logging();
+    runtime()?.block_on(async {
+        let (config, bootstrap) = args.node.resolve()?;
+        let node = Node::bind(config.clone())
+            .await
+            .with_context(|| format!("could not bind {}; pick another --bind", config.bind))?;
+        let me = node.contact();
+        println!("node {} listening on {}", me.id, me.addr);
+        if !bootstrap.is_empty() {
+            print_bootstrap(&node.bootstrap(&bootstrap).await);
+        }
+        node.spawn_maintenance();
+        tokio::signal::ctrl_c()
+            .await
+            .context("could not listen for Ctrl-C")?;
+        println!("stopping; {}", serde_json::to_string(&node.stats())?);
+        Ok(())
+    })
+}
+
+/// `kadlab lookup`: one lookup, printed with distances.
+pub fn lookup(args: &LookupCommand) -> Result<()> {
+    init_logging();
+    runtime()?.block_on(async {
+        let node = join(&args.node).await?;
+        let target = match args.target {
+            Some(target) => target,
+            None => {
+                let mut rng = match args.node.seed {
+                    Some(seed) => ChaCha8Rng::seed_from_u64(seed.wrapping_add(1)),
+                    None => ChaCha8Rng::from_entropy(),
+                };
+                NodeId::random(&mut rng)
+            }
+        };
+        let config = &node.config().lookup;
+        let started = Instant::now();
+        let outcome = node.lookup(target, LookupMode::FindNode).await;
+        print_lookup(
+            &outcome,
+            &config.describe(),
+            config.strategy,
+            started.elapsed(),
+        );
+        Ok(())
+    })
+}
+
+fn print_lookup(outcome: &LookupOutcome, params: &str, strategy: StrategyName, took: Duration) {
+    println!(
+        "lookup of {} with {} ({params})",
+        outcome.target,
+        strategy.as_str()
+    );
+    println!(
+        "{:>3}  {:<40}  {:<21}  {:>9}",
+        "#", "node", "address", "log2 dist"
+    );
+    for (i, contact) in outcome.result.iter().enumerate() {
+        println!(
+            "{:>3}  {}  {:<21}  {:>9.2}",
+            i + 1,
+            contact.id,
+            contact.addr,
+            contact.id.distance(&outcome.target).log2()
+        );
+    }
+    let s = &outcome.stats;
+    println!(
+        "ended {} after {} RPCs ({} answered, {} failed), {} rounds, {} ms",
+        outcome.reason,
+        s.requests,
+        s.responses,
+        s.failures,
+        s.rounds,
+        took.as_millis()
+    );
+}
+
+/// `kadlab put`: store a value, print its target.
+pub fn put(args: &PutCommand) -> Result<()> {
+    init_logging();
+    runtime()?.block_on(async {
+        let node = join(&args.node).await?;
+        let report = node.put(args.value.as_bytes().to_vec()).await?;
+        for (contact, why) in &report.failed {
+            eprintln!("  not stored at {} ({}): {why}", contact.id, contact.addr);
+        }
+        if report.stored_at.is_empty() {
+            bail!(
+                "no node stored the value ({} refused or did not answer)",
+                report.failed.len()
+            );
+        }
+        eprintln!(
+            "stored on {} nodes ({} failed) after a lookup of {} RPCs",
+            report.stored_at.len(),
+            report.failed.len(),
+            report.lookup_requests
+        );
+        println!("{}", report.target);
+        Ok(())
+    })
+}
+
+/// `kadlab get`: print a value or say it was not found.
+pub fn get(args: &GetCommand) -> Result<()> {
+    init_logging();
+    runtime()?.block_on(async {
+        let node = join(&args.node).await?;
+        let report = node.get(args.target).await;
+        let rpcs = report.lookup.as_ref().map_or(0, |o| o.stats.requests);
+        match report.value {
+            Some(value) => {
+                eprintln!("found after {rpcs} RPCs");
+                println!("{}", String::from_utf8_lossy(&value));
+                Ok(())
+            }
+            None => bail!(
+                "{} was not found after {rpcs} RPCs: nobody near it stores it (items expire after 2 h; put it again)",
+                args.target
+            ),
+        }
+    })
+}
+
+/// `kadlab swarm`: N nodes on 127.0.0.1 until Ctrl-C.
+pub fn swarm(args: &SwarmCommand) -> Result<()> {
+    init_logging();
+    runtime()?.block_on(async {
+        let template = NodeConfig {
+            seed: args.seed,
+            ..NodeConfig::default()
+        };
+        let base = SocketAddrV4::new(Ipv4Addr::LOCALHOST, args.base_port);
+        let started = Instant::now();
+        let swarm = Swarm::start(usize::from(args.nodes), base, &template)
+            .await
+            .with_context(|| format!("could not start the swarm at {base}; pick another --base-port"))?;
+        swarm.nodes.iter().for_each(Node::spawn_maintenance);
+        let contacts: usize = swarm.nodes.iter().map(|n| n.stats().contacts).sum();
+        println!(
+            "ready: {} nodes on 127.0.0.1:{}..{} in {} ms, {:.1} contacts each; join with --bootstrap {}",
+            swarm.nodes.len(),
+            args.base_port,
+            usize::from(args.base_port) + swarm.nodes.len() - 1,
+            started.elapsed().as_millis(),
+            contacts as f64 / swarm.nodes.len() as f64,
+            base
+        );
+        tokio::signal::ctrl_c()
+            .await
+            .context("could not listen for Ctrl-C")?;
+        println!("stopping");
+        Ok(())
+    })
+}
