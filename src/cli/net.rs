@@ -177,11 +177,13 @@ pub struct SwarmCommand {
     seed: Option<u64>,
 }
 
-/// Logs go to stderr, filtered by `RUST_LOG` (default: kadlab's info
-/// events), so stdout stays the command's result.
-fn init_logging() {
+/// Logs go to stderr, filtered by `RUST_LOG` (default: kadlab's events at
+/// `level`), so stdout stays the command's result. Long-running commands
+/// log at info; one-shot commands print their own summary and log warnings
+/// only.
+fn init_logging(level: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("kadlab=info"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("kadlab={level}")));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
@@ -242,7 +244,7 @@ fn print_bootstrap(report: &BootstrapReport) {
 
 /// `kadlab node`: serve until Ctrl-C.
 pub fn node(args: &NodeCommand) -> Result<()> {
-    init_logging();
+    init_logging("info");
     runtime()?.block_on(async {
         let (config, bootstrap) = args.node.resolve()?;
         let node = Node::bind(config.clone())
@@ -264,7 +266,7 @@ pub fn node(args: &NodeCommand) -> Result<()> {
 
 /// `kadlab lookup`: one lookup, printed with distances.
 pub fn lookup(args: &LookupCommand) -> Result<()> {
-    init_logging();
+    init_logging("warn");
     runtime()?.block_on(async {
         let node = join(&args.node).await?;
         let target = match args.target {
@@ -323,10 +325,14 @@ fn print_lookup(outcome: &LookupOutcome, params: &str, strategy: StrategyName, t
 
 /// `kadlab put`: store a value, print its target.
 pub fn put(args: &PutCommand) -> Result<()> {
-    init_logging();
+    init_logging("warn");
+    let value = args.value.as_bytes().to_vec();
+    if value.len() > crate::protocol::MAX_VALUE_LEN {
+        return Err(crate::node::PutError::TooLarge(value.len()).into());
+    }
     runtime()?.block_on(async {
         let node = join(&args.node).await?;
-        let report = node.put(args.value.as_bytes().to_vec()).await?;
+        let report = node.put(value).await?;
         for (contact, why) in &report.failed {
             eprintln!("  not stored at {} ({}): {why}", contact.id, contact.addr);
         }
@@ -349,7 +355,7 @@ pub fn put(args: &PutCommand) -> Result<()> {
 
 /// `kadlab get`: print a value or say it was not found.
 pub fn get(args: &GetCommand) -> Result<()> {
-    init_logging();
+    init_logging("warn");
     runtime()?.block_on(async {
         let node = join(&args.node).await?;
         let report = node.get(args.target).await;
@@ -370,7 +376,7 @@ pub fn get(args: &GetCommand) -> Result<()> {
 
 /// `kadlab swarm`: N nodes on 127.0.0.1 until Ctrl-C.
 pub fn swarm(args: &SwarmCommand) -> Result<()> {
-    init_logging();
+    init_logging("info");
     runtime()?.block_on(async {
         let template = NodeConfig {
             seed: args.seed,

@@ -121,7 +121,7 @@ impl Node {
                     .failed
                     .push((addr, "answered with our own id".into())),
                 Err(error) => {
-                    tracing::warn!(%addr, %error, "bootstrap node did not answer");
+                    tracing::debug!(%addr, %error, "bootstrap node did not answer");
                     report.failed.push((addr, error.to_string()));
                 }
             }

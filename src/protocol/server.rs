@@ -167,10 +167,7 @@ impl Server {
         let ping = if read_only {
             None
         } else {
-            match table.update(Contact::new(query.id, from), now) {
-                UpdateOutcome::PingOldest { oldest } => Some(oldest),
-                _ => None,
-            }
+            learn(table, Contact::new(query.id, from), &query.method, now)
         };
         let k = table.config().k;
         let body = match query.method {
@@ -284,5 +281,285 @@ impl Server {
             }
             PutOutcome::Stored | PutOutcome::Refreshed => Ok(self.response()),
         }
+    }
+}
+
+/// Update the querier's bucket; returns the contact to ping if its bucket is
+/// full.
+///
+/// Deviation from "every message updates its bucket": `ping`, `put` and
+/// `announce_peer` only refresh a contact already known under that id and
+/// address; they never insert one. `mainline` (the most common Rust DHT)
+/// sends these with a fresh random id each time, so inserting them would
+/// fill tables with ids nobody answers to. Lookup queries (`find_node`,
+/// `get_peers`, `get`) carry the sender's real id everywhere and insert as
+/// the rule says.
+fn learn(
+    table: &mut RoutingTable,
+    querier: Contact,
+    method: &Method,
+    now: Time,
+) -> Option<Contact> {
+    let inserts = matches!(
+        method,
+        Method::FindNode { .. } | Method::GetPeers { .. } | Method::Get { .. }
+    );
+    let known = table.get(&querier.id).is_some_and(|e| e.contact == querier);
+    if !inserts && !known {
+        return None;
+    }
+    match table.update(querier, now) {
+        UpdateOutcome::PingOldest { oldest } => Some(oldest),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::Ipv4Addr;
+
+    use super::*;
+    use crate::routing::RoutingConfig;
+    use crate::transport::krpc::{KrpcError, ERROR_METHOD_UNKNOWN};
+
+    const ME: u8 = 0;
+
+    fn id(n: u8) -> NodeId {
+        NodeId::from_sha1(&[n])
+    }
+
+    fn addr(port: u16) -> SocketAddrV4 {
+        SocketAddrV4::new(Ipv4Addr::LOCALHOST, port)
+    }
+
+    fn ms(t: u64) -> Time {
+        Time::from_millis(t)
+    }
+
+    struct Fixture {
+        server: Server,
+        table: RoutingTable,
+    }
+
+    impl Fixture {
+        fn new() -> Fixture {
+            Fixture {
+                server: Server::new(id(ME), ServerConfig::default(), [7; 32], Time::ZERO),
+                table: RoutingTable::new(id(ME), RoutingConfig::default(), Time::ZERO),
+            }
+        }
+
+        fn ask(&mut self, from: u16, sender: u8, method: Method, now: Time) -> Handled {
+            let query = Query {
+                id: id(sender),
+                method,
+            };
+            self.server.handle(
+                &mut self.table,
+                addr(from),
+                b"tx".to_vec(),
+                false,
+                query,
+                now,
+            )
+        }
+
+        fn response(&mut self, from: u16, sender: u8, method: Method) -> ResponseBody {
+            match self.ask(from, sender, method, ms(1)).reply.map(|m| m.body) {
+                Some(Body::Response(r)) => r,
+                other => panic!("expected a response, got {other:?}"),
+            }
+        }
+
+        fn error(&mut self, from: u16, sender: u8, method: Method) -> KrpcError {
+            match self.ask(from, sender, method, ms(1)).reply.map(|m| m.body) {
+                Some(Body::Error(e)) => e,
+                other => panic!("expected an error, got {other:?}"),
+            }
+        }
+
+        fn token(&mut self, from: u16) -> Vec<u8> {
+            let get = Method::Get { target: id(99) };
+            self.response(from, 1, get)
+                .token
+                .expect("get hands out a token")
+        }
+    }
+
+    #[test]
+    fn replies_echo_the_transaction_and_tell_the_querier_its_address() {
+        let mut f = Fixture::new();
+        let reply = f.ask(4000, 1, Method::Ping, ms(1)).reply.expect("answered");
+        assert_eq!(reply.transaction, b"tx");
+        assert_eq!(reply.requester, Some(addr(4000)));
+        assert_eq!(
+            reply.body,
+            Body::Response(ResponseBody {
+                id: id(ME),
+                ..ResponseBody::default()
+            })
+        );
+    }
+
+    #[test]
+    fn lookup_queries_insert_the_querier_and_pings_only_refresh() {
+        let mut f = Fixture::new();
+        let _ = f.ask(4001, 1, Method::Ping, ms(1));
+        assert!(
+            !f.table.contains(&id(1)),
+            "a ping from a stranger inserts nothing"
+        );
+        let nodes = f
+            .response(4002, 2, Method::FindNode { target: id(50) })
+            .nodes;
+        assert!(f.table.contains(&id(2)));
+        assert_eq!(nodes, vec![Contact::new(id(2), addr(4002))]);
+        let _ = f.ask(4002, 2, Method::Ping, ms(9));
+        assert_eq!(f.table.get(&id(2)).map(|e| e.last_seen), Some(ms(9)));
+    }
+
+    #[test]
+    fn read_only_queriers_and_our_own_id_stay_out_of_the_table() {
+        let mut f = Fixture::new();
+        let query = Query {
+            id: id(3),
+            method: Method::FindNode { target: id(3) },
+        };
+        let handled = f
+            .server
+            .handle(&mut f.table, addr(4003), b"t".to_vec(), true, query, ms(1));
+        assert!(handled.reply.is_some());
+        assert!(f.table.is_empty());
+        let own = f.ask(4004, ME, Method::Ping, ms(1));
+        assert_eq!(own.reply, None);
+        assert_eq!(f.server.stats().own_id, 1);
+    }
+
+    #[test]
+    fn put_with_a_token_stores_and_get_returns_the_value() {
+        let mut f = Fixture::new();
+        let value = b"Hello World!".to_vec();
+        let target = NodeId::of_immutable_value(&value);
+        let token = f.token(4005);
+        let put = Method::Put {
+            value: value.clone(),
+            token,
+            target: Some(target),
+        };
+        assert_eq!(f.response(4005, 1, put).id, id(ME));
+        let got = f.response(4006, 2, Method::Get { target });
+        assert_eq!(got.value, Some(value));
+        assert_eq!(f.server.storage_stats().items, 1);
+    }
+
+    #[test]
+    fn bad_puts_get_the_bep_44_errors() {
+        let mut f = Fixture::new();
+        let token = f.token(4007);
+        let wrong_token = Method::Put {
+            value: b"x".to_vec(),
+            token: b"forged".to_vec(),
+            target: None,
+        };
+        assert_eq!(f.error(4007, 1, wrong_token).code, ERROR_PROTOCOL);
+        // A token is bound to the IP it was given to, not to the port.
+        let other_port = Method::Put {
+            value: b"x".to_vec(),
+            token: token.clone(),
+            target: None,
+        };
+        assert_eq!(f.response(4999, 1, other_port).id, id(ME));
+        let wrong_target = Method::Put {
+            value: b"x".to_vec(),
+            token: token.clone(),
+            target: Some(id(42)),
+        };
+        assert_eq!(f.error(4007, 1, wrong_target).code, ERROR_PROTOCOL);
+        let too_big = Method::Put {
+            value: vec![0; MAX_VALUE_LEN + 1],
+            token,
+            target: None,
+        };
+        assert_eq!(f.error(4007, 1, too_big).code, ERROR_VALUE_TOO_BIG);
+        let stats = f.server.stats();
+        assert_eq!(
+            (stats.bad_token, stats.invalid_arguments, stats.too_big),
+            (1, 1, 1)
+        );
+        assert_eq!(f.server.storage_stats().items, 1);
+    }
+
+    #[test]
+    fn announced_peers_come_back_from_get_peers() {
+        let mut f = Fixture::new();
+        let info_hash = id(77);
+        let token = f
+            .response(4008, 1, Method::GetPeers { info_hash })
+            .token
+            .expect("token");
+        let announce = |implied_port, token: &Vec<u8>| Method::AnnouncePeer {
+            info_hash,
+            port: 6881,
+            implied_port,
+            token: token.clone(),
+        };
+        let _ = f.response(4008, 1, announce(false, &token));
+        let _ = f.response(4008, 1, announce(true, &token));
+        let peers = f.response(4009, 2, Method::GetPeers { info_hash }).values;
+        assert_eq!(peers, vec![addr(4008), addr(6881)]);
+        assert_eq!(
+            f.error(4008, 1, announce(false, &b"no".to_vec())).code,
+            ERROR_PROTOCOL
+        );
+    }
+
+    #[test]
+    fn a_flooding_source_is_cut_off_and_others_are_not() {
+        let mut f = Fixture::new();
+        let burst = f.server.limiter.limits().burst as usize;
+        let answered = (0..burst + 50)
+            .filter(|_| f.ask(4010, 1, Method::Ping, ms(1)).reply.is_some())
+            .count();
+        assert_eq!(answered, burst);
+        assert_eq!(f.server.stats().rate_limited, 50);
+        assert!(f.ask(4011, 2, Method::Ping, ms(1)).reply.is_some());
+    }
+
+    #[test]
+    fn broken_queries_get_protocol_or_method_errors_and_garbage_gets_nothing() {
+        let mut f = Fixture::new();
+        let unknown = Message::decode(b"d1:ad2:id20:abcdefghij0123456789e1:q4:vote1:t2:aa1:y1:qe")
+            .expect_err("unknown method");
+        let reply = f.server.on_malformed(&unknown, addr(4012), ms(1)).reply;
+        let Some(Message {
+            body: Body::Error(error),
+            transaction,
+            ..
+        }) = reply
+        else {
+            panic!("expected an error reply, got {reply:?}");
+        };
+        assert_eq!(
+            (error.code, transaction),
+            (ERROR_METHOD_UNKNOWN, b"aa".to_vec())
+        );
+        let bad_args =
+            Message::decode(b"d1:ad2:id3:abce1:q4:ping1:t2:aa1:y1:qe").expect_err("short id");
+        let reply = f.server.on_malformed(&bad_args, addr(4012), ms(1)).reply;
+        assert!(matches!(reply.map(|m| m.body), Some(Body::Error(e)) if e.code == ERROR_PROTOCOL));
+        let garbage = Message::decode(b"\x00\xffnot bencode").expect_err("garbage");
+        assert_eq!(
+            f.server.on_malformed(&garbage, addr(4012), ms(1)).reply,
+            None
+        );
+        let stats = f.server.stats();
+        assert_eq!(
+            (
+                stats.unknown_method,
+                stats.invalid_arguments,
+                stats.malformed
+            ),
+            (1, 1, 1)
+        );
     }
 }

@@ -80,6 +80,7 @@ fn bump(counter: &AtomicU64) {
 /// The querying side of a KRPC node over one UDP socket.
 pub struct UdpRpc {
     socket: Arc<UdpSocket>,
+    local_addr: Option<SocketAddr>,
     local_id: NodeId,
     read_only: bool,
     timeout: Duration,
@@ -101,6 +102,7 @@ impl UdpRpc {
         read_only: bool,
     ) -> UdpRpc {
         UdpRpc {
+            local_addr: socket.local_addr().ok(),
             socket,
             local_id,
             read_only,
@@ -245,13 +247,18 @@ impl Transport for UdpRpc {
     /// address was reused), so its answer is refused: a lookup must never
     /// credit one node's reply to another's id.
     async fn request(&self, to: Contact, request: Request) -> Result<Response, TransportError> {
-        let answer = self.query(to.addr, method_of(request)).await?;
+        let mut answer = self.query(to.addr, method_of(request)).await?;
         if answer.id != to.id {
             return Err(TransportError::BadResponse(format!(
                 "answered as {} instead of {}",
                 answer.id, to.id
             )));
         }
+        // Some nodes hand back the requester itself (`mainline` does, even
+        // under another id); asking ourselves would only waste a request.
+        answer
+            .nodes
+            .retain(|c| Some(SocketAddr::V4(c.addr)) != self.local_addr);
         Ok(Response {
             id: answer.id,
             contacts: answer.nodes,
