@@ -6,6 +6,7 @@ use std::net::{Ipv4Addr, SocketAddrV4};
 use std::time::Duration;
 
 use kadlab::contact::Contact;
+use kadlab::driver::DriverEvent;
 use kadlab::id::NodeId;
 use kadlab::lookup::{LookupMode, StrategyName};
 use kadlab::node::{Node, NodeConfig, Swarm};
@@ -40,31 +41,59 @@ fn truth(all: &[Contact], origin: &Contact, target: &NodeId) -> Vec<NodeId> {
     ids
 }
 
+/// With no faults, `delta`, `query-rest` and `kademlia` return exactly the
+/// true 20 closest. `k-active` follows its seed: it stops as soon as k
+/// nodes have answered, dropping requests still in flight, so a closer node
+/// whose answer was on its way can be missed. For it the test checks that
+/// rule exactly: the result is the k closest nodes that answered, and every
+/// miss is a request that was still in flight.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_strategy_finds_the_true_k_closest_in_a_loopback_swarm() {
     let swarm = swarm(50, 7).await;
     let all = swarm.contacts();
     let mut rng = ChaCha8Rng::seed_from_u64(99);
+    let lookups = 10;
     for strategy in StrategyName::ALL {
-        for i in 0..5 {
+        let mut misses = 0;
+        for i in 0..lookups {
             let origin = &swarm.nodes[(i * 11) % swarm.nodes.len()];
             let target = NodeId::random(&mut rng);
             let config = origin.config().lookup.with_strategy(strategy);
+            let mut events: Vec<DriverEvent> = Vec::new();
             let outcome = origin
-                .lookup_with(&config, target, LookupMode::FindNode, &mut ())
+                .lookup_with(&config, target, LookupMode::FindNode, &mut events)
                 .await;
             let found: Vec<NodeId> = outcome.result.iter().map(|c| c.id).collect();
-            assert_eq!(
-                found,
-                truth(&all, &origin.contact(), &target),
+            let truth = truth(&all, &origin.contact(), &target);
+            let context = format!(
                 "{} from node {} to {target}: ended {}, {:?}",
                 strategy.as_str(),
                 i * 11,
                 outcome.reason,
                 outcome.stats
             );
-            assert_eq!(outcome.stats.failures, 0, "{}", strategy.as_str());
+            assert_eq!(outcome.stats.failures, 0, "{context}");
+            if strategy != StrategyName::KActive {
+                assert_eq!(found, truth, "{context}");
+                continue;
+            }
+            let mut answered: Vec<NodeId> = events
+                .iter()
+                .filter_map(|e| match e {
+                    DriverEvent::Replied(_, from, _) => Some(from.id),
+                    _ => None,
+                })
+                .collect();
+            answered.sort_by_key(|id| id.distance(&target));
+            answered.truncate(K);
+            assert_eq!(found, answered, "{context}");
+            let missed = truth.iter().filter(|id| !found.contains(id)).count();
+            let in_flight = outcome.stats.requests - outcome.stats.responses;
+            assert!(missed <= in_flight as usize, "{context}");
+            misses += missed;
         }
+        let recall = 1.0 - misses as f64 / (lookups * K) as f64;
+        assert!(recall >= 0.95, "{}: recall {recall}", strategy.as_str());
     }
 }
 
