@@ -183,10 +183,12 @@ async fn sleep_or_forever(until: Option<Instant>) {
     }
 }
 
-/// Lock a table, recovering it if a panicking thread poisoned the lock: the
-/// table's invariants hold between calls, so its data is still usable.
-pub fn lock(table: &Mutex<RoutingTable>) -> std::sync::MutexGuard<'_, RoutingTable> {
-    table
+/// Lock a mutex, recovering it if a panicking thread poisoned the lock.
+/// Everything kadlab keeps behind a mutex (routing table, request handler,
+/// outstanding queries) keeps its invariants between calls, so its data is
+/// still usable, and one panicked task must not take the node down.
+pub fn lock<T: ?Sized>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }

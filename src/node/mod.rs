@@ -201,7 +201,7 @@ impl Node {
 
     /// Counters of everything the node did so far.
     pub fn stats(&self) -> NodeStats {
-        let server = lock_server(&self.inner.server);
+        let server = lock(&self.inner.server);
         NodeStats {
             contacts: lock(&self.inner.table).len(),
             rpc: self.inner.rpc.stats(),
@@ -251,13 +251,13 @@ impl Node {
             loop {
                 tick.tick().await;
                 let now = inner.clock.now();
-                lock_server(&inner.server).expire(now);
+                lock(&inner.server).expire(now);
                 let buckets = lock(&inner.table).buckets_to_refresh(now);
                 tracing::debug!(buckets = buckets.len(), "refreshing buckets");
                 inner.refresh(&buckets).await;
             }
         });
-        lock_tasks(&self.tasks).push(task);
+        lock(&self.tasks).push(task);
     }
 }
 
@@ -308,7 +308,7 @@ impl Inner {
     async fn refresh(&self, buckets: &[usize]) {
         let config = self.upkeep_config();
         let targets: Vec<NodeId> = {
-            let mut rng = self.rng.lock().unwrap_or_else(|p| p.into_inner());
+            let mut rng = lock(&self.rng);
             buckets
                 .iter()
                 .map(|&b| self.contact.id.random_in_bucket(b, &mut *rng))
@@ -327,16 +327,6 @@ impl Inner {
             tracing::debug!(%to, error = %e, "reply not sent");
         }
     }
-}
-
-fn lock_server(server: &Mutex<Server>) -> std::sync::MutexGuard<'_, Server> {
-    server.lock().unwrap_or_else(|p| p.into_inner())
-}
-
-fn lock_tasks(
-    tasks: &Mutex<Vec<JoinHandle<()>>>,
-) -> std::sync::MutexGuard<'_, Vec<JoinHandle<()>>> {
-    tasks.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 /// Read every datagram: answers go to the waiting query, queries to the
@@ -364,12 +354,12 @@ async fn receive_loop(inner: Arc<Inner>) {
         let handled = match Message::decode(&buf[..len]) {
             Err(error) => {
                 tracing::debug!(%from, %error, "malformed datagram");
-                lock_server(&inner.server).on_malformed(&error, from4, now)
+                lock(&inner.server).on_malformed(&error, from4, now)
             }
             Ok(message) => match message.body {
                 Body::Query(query) => {
                     let mut table = lock(&inner.table);
-                    lock_server(&inner.server).handle(
+                    lock(&inner.server).handle(
                         &mut table,
                         from4,
                         message.transaction,

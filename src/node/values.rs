@@ -66,8 +66,7 @@ impl<T: Transport + ?Sized> Transport for TokenTap<'_, T> {
         };
         let mut response = self.inner.request(to, request).await?;
         if let Some(token) = response.token.take() {
-            let mut tokens = self.tokens.lock().unwrap_or_else(|p| p.into_inner());
-            tokens.push((to.id, token));
+            crate::driver::lock(&self.tokens).push((to.id, token));
         }
         response.value = None;
         Ok(response)
@@ -154,7 +153,7 @@ impl Node {
     ) -> GetReport {
         let local = {
             let now = self.inner.clock.now();
-            let mut server = super::lock_server(&self.inner.server);
+            let mut server = crate::driver::lock(&self.inner.server);
             server.stored_item(target, now)
         };
         if let Some(value) = local {

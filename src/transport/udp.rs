@@ -138,9 +138,7 @@ impl UdpRpc {
     }
 
     fn table(&self) -> std::sync::MutexGuard<'_, hashbrown::HashMap<u32, Outstanding>> {
-        self.outstanding
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        crate::driver::lock(&self.outstanding)
     }
 
     /// Send `method` to `to` and wait for the answer, at most the timeout.
