@@ -35,6 +35,14 @@
 //! Shells (the simulator, the UDP node, the command line) drive it through a
 //! [`Transport`](transport::Transport).
 //!
+//! # Real nodes
+//!
+//! [`node::Node`] runs the same lookups over UDP, speaking the BitTorrent
+//! Mainline DHT's KRPC ([`transport::krpc`]: BEP 5, BEP 43, BEP 44
+//! immutable items), so kadlab nodes join and serve networks of other DHT
+//! software. Queries are answered by the sans-IO [`protocol::Server`];
+//! answers are matched to queries by [`transport::udp::UdpRpc`].
+//!
 //! ```
 //! use kadlab::contact::Contact;
 //! use kadlab::id::NodeId;

@@ -252,8 +252,19 @@ impl Node {
                 tick.tick().await;
                 let now = inner.clock.now();
                 lock(&inner.server).expire(now);
-                let buckets = lock(&inner.table).buckets_to_refresh(now);
-                tracing::debug!(buckets = buckets.len(), "refreshing buckets");
+                let (buckets, contacts) = {
+                    let table = lock(&inner.table);
+                    (table.buckets_to_refresh(now), table.len())
+                };
+                let served = lock(&inner.server).stats();
+                tracing::info!(
+                    contacts,
+                    refreshing = buckets.len(),
+                    answered = served.answered,
+                    rate_limited = served.rate_limited,
+                    malformed = served.malformed,
+                    "maintenance"
+                );
                 inner.refresh(&buckets).await;
             }
         });

@@ -18,6 +18,11 @@ use std::fmt;
 /// margin tolerates extensions while stopping stack-exhaustion input.
 pub const MAX_DEPTH: usize = 16;
 
+/// Most entries accepted in one dictionary. KRPC dictionaries have about
+/// ten; the cap keeps the duplicate-key check of out-of-order keys cheap on
+/// hostile input.
+pub const MAX_DICT_ENTRIES: usize = 256;
+
 /// A decoded bencode value, borrowing its strings from the input.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Value<'a> {
@@ -51,6 +56,9 @@ pub enum BencodeError {
     /// A dictionary key that is not a byte string, or appears twice.
     #[error("bad or duplicate dictionary key at offset {0}")]
     BadKey(usize),
+    /// A dictionary with more than [`MAX_DICT_ENTRIES`] entries.
+    #[error("more than {MAX_DICT_ENTRIES} dictionary entries at offset {0}")]
+    TooManyEntries(usize),
     /// Lists and dictionaries nested deeper than [`MAX_DEPTH`].
     #[error("nested deeper than {MAX_DEPTH}")]
     TooDeep,
@@ -180,14 +188,23 @@ impl<'a> Reader<'a> {
             b'd' => {
                 self.at += 1;
                 let mut entries: Vec<(&[u8], Value)> = Vec::new();
+                let mut sorted = true;
                 while self.peek()? != b'e' {
                     let key_at = self.at;
                     if !self.peek()?.is_ascii_digit() {
                         return Err(BencodeError::BadKey(key_at));
                     }
                     let key = self.bytes()?;
-                    if entries.iter().any(|(k, _)| *k == key) {
+                    // Keys in order (as every encoder writes them) cannot
+                    // repeat one another; once one is out of order, each
+                    // key is compared with all before it, and the entry cap
+                    // bounds that work.
+                    sorted = sorted && entries.last().is_none_or(|(last, _)| *last < key);
+                    if !sorted && entries.iter().any(|(k, _)| *k == key) {
                         return Err(BencodeError::BadKey(key_at));
+                    }
+                    if entries.len() == MAX_DICT_ENTRIES {
+                        return Err(BencodeError::TooManyEntries(key_at));
                     }
                     let value = self.value(depth + 1)?;
                     entries.push((key, value));
