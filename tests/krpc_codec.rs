@@ -1055,7 +1055,7 @@ fn invalid_or_missing_arguments_get_203() {
         // "q" not a string
         (
             b"d1:ad2:id20:abcdefghij0123456789e1:qi1e1:t2:aa1:y1:qe",
-            Malformed::Missing("q"),
+            Malformed::Invalid("q"),
         ),
         // no id
         (b"d1:ade1:q4:ping1:t2:aa1:y1:qe", Malformed::Missing("id")),

@@ -358,11 +358,21 @@ fn encode_response<'a>(response: &'a ResponseBody, scratch: &'a Scratch) -> Valu
     Value::Dict(fields)
 }
 
+const KNOWN_METHODS: [&[u8]; 6] = [
+    b"ping",
+    b"find_node",
+    b"get_peers",
+    b"announce_peer",
+    b"get",
+    b"put",
+];
+
 fn decode_query(root: &Value) -> Result<Query, Malformed> {
-    let method = root
-        .get(b"q")
-        .and_then(Value::as_bytes)
-        .ok_or(Malformed::Missing("q"))?;
+    let method = bytes_field(root, "q")?;
+    // An unknown method is told apart first: its arguments may be anything.
+    if !KNOWN_METHODS.contains(&method) {
+        return Err(Malformed::UnknownMethod);
+    }
     let args = root.get(b"a").ok_or(Malformed::Missing("a"))?;
     if !matches!(args, Value::Dict(_)) {
         return Err(Malformed::Invalid("a"));
