@@ -62,6 +62,14 @@ pub struct SimSection {
     pub churn: Option<String>,
     /// Fraction of unreachable nodes, 0 to 1.
     pub unreachable: Option<f64>,
+    /// Fraction of colluding adversaries, 0 to 1.
+    pub adversaries: Option<f64>,
+    /// `collude`, `drop` or `stale-flood`.
+    pub adversary_mode: Option<String>,
+    /// Eclipse attack on this key (40 hex digits); needs `sybils`.
+    pub eclipse: Option<String>,
+    /// Sybils placed next to the `eclipse` key.
+    pub sybils: Option<usize>,
     /// Seed of every random choice.
     pub seed: Option<u64>,
     /// `oracle` or `join`.

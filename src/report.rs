@@ -22,6 +22,9 @@ pub struct StrategySummary {
     pub lookups: usize,
     /// Mean recall of the true k closest.
     pub recall_mean: f64,
+    /// Share of lookups whose result holds at least one of the true k
+    /// closest honest nodes (S/Kademlia's success criterion).
+    pub success_rate: f64,
     /// 5th percentile of recall: the bad lookups.
     pub recall_p5: f64,
     /// Share of lookups whose result holds the single closest node.
@@ -90,6 +93,7 @@ impl StrategySummary {
             params: params.to_string(),
             lookups: nodes.len(),
             recall_mean: round4(mean(&recall)),
+            success_rate: round4(mean(&field(|r| f64::from(u8::from(r.success))))),
             recall_p5: round4(percentile(&recall, 5.0)),
             exact_rate: round4(mean(&field(|r| f64::from(u8::from(r.exact))))),
             stale_mean: round4(mean(&field(|r| r.stale))),
@@ -129,7 +133,7 @@ impl Report {
     /// CSV, one row per strategy.
     pub fn to_csv(&self) -> String {
         let mut out = String::from(
-            "strategy,params,lookups,recall_mean,recall_p5,exact_rate,stale_mean,rpcs_mean,rpcs_p95,timeouts_mean,rounds_mean,latency_ms_p50,latency_ms_p95,value_success_rate",
+            "strategy,params,lookups,recall_mean,success_rate,recall_p5,exact_rate,stale_mean,rpcs_mean,rpcs_p95,timeouts_mean,rounds_mean,latency_ms_p50,latency_ms_p95,value_success_rate",
         );
         for reason in EndReason::ALL {
             let _ = write!(out, ",ended_{reason}");
@@ -138,11 +142,12 @@ impl Report {
         for s in &self.strategies {
             let _ = write!(
                 out,
-                "{},\"{}\",{},{},{},{},{},{},{},{},{},{},{},{}",
+                "{},\"{}\",{},{},{},{},{},{},{},{},{},{},{},{},{}",
                 s.name,
                 s.params,
                 s.lookups,
                 s.recall_mean,
+                s.success_rate,
                 s.recall_p5,
                 s.exact_rate,
                 s.stale_mean,
@@ -172,19 +177,31 @@ impl Report {
             .map(|(k, v)| format!("{k}={}", v.to_string().trim_matches('"')))
             .collect();
         let _ = writeln!(out, "{}\n", settings.join("  "));
-        let header = [
-            "strategy", "params", "recall", "p5", "exact", "stale", "rpcs", "rpcs95", "t/outs",
-            "rounds", "ms p50", "ms p95", "value", "ended",
-        ];
+        // Success only means something under attack; without adversaries it
+        // is recall > 0 and would only widen the table.
+        let attacked = self.settings.contains_key("adversaries");
+        let mut header = vec!["strategy", "params", "recall"];
+        if attacked {
+            header.push("success");
+        }
+        header.extend([
+            "p5", "exact", "stale", "rpcs", "rpcs95", "t/outs", "rounds", "ms p50", "ms p95",
+            "value", "ended",
+        ]);
         let rows: Vec<Vec<String>> = self
             .strategies
             .iter()
             .map(|s| {
                 let ended: Vec<String> = s.ended.iter().map(|(r, n)| format!("{r}:{n}")).collect();
-                vec![
+                let mut row = vec![
                     s.name.clone(),
                     s.params.clone(),
                     format!("{:.3}", s.recall_mean),
+                ];
+                if attacked {
+                    row.push(format!("{:.3}", s.success_rate));
+                }
+                row.extend([
                     format!("{:.2}", s.recall_p5),
                     format!("{:.3}", s.exact_rate),
                     format!("{:.3}", s.stale_mean),
@@ -197,7 +214,8 @@ impl Report {
                     s.value_success_rate
                         .map_or("-".to_string(), |v| format!("{v:.3}")),
                     ended.join(" "),
-                ]
+                ]);
+                row
             })
             .collect();
         let widths: Vec<usize> = (0..header.len())

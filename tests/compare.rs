@@ -26,7 +26,7 @@ fn same_seed_gives_byte_identical_json() {
     let (a, _, _) = compare(&resolved, &ProgressBar::hidden());
     let (b, _, _) = compare(&resolved, &ProgressBar::hidden());
     assert_eq!(a.to_json(), b.to_json());
-    assert_eq!(a.strategies.len(), 4);
+    assert_eq!(a.strategies.len(), StrategyName::ALL.len());
     // A different seed gives a different network, so different figures.
     let other = NetworkArgs {
         seed: Some(2),
@@ -222,4 +222,91 @@ fn join_warm_up_builds_tables_that_lookups_can_use() {
     // Every node learned more than the bootstrap contact.
     assert!(net.nodes.iter().all(|n| n.table.lock().unwrap().len() > 20));
     assert!(report.strategies[0].recall_mean >= 0.95, "{report:?}");
+}
+
+fn adversary_ids(net: &sim::SimNetwork) -> Vec<String> {
+    net.nodes
+        .iter()
+        .filter(|n| n.adversary)
+        .map(|n| n.contact.id.to_string())
+        .collect()
+}
+
+#[test]
+fn colluding_adversaries_lower_success_and_disjoint_paths_resist() {
+    let args = NetworkArgs {
+        adversaries: Some(0.4),
+        k: Some(16),
+        ..small(Preset::Static, 1000, 80)
+    };
+    let chosen = [StrategyName::Kademlia, StrategyName::Disjoint];
+    let resolved = args.resolve(Some(&chosen)).unwrap();
+    let (report, records, net) = compare(&resolved, &ProgressBar::hidden());
+    let adversaries = adversary_ids(&net);
+    assert_eq!(adversaries.len(), 400);
+    for record in records.iter().flatten() {
+        assert!(!adversaries.contains(&record.origin), "origins are honest");
+        assert!(
+            record.truth.iter().all(|t| !adversaries.contains(t)),
+            "truth is honest"
+        );
+    }
+    for node in net.nodes.iter().filter(|n| n.adversary) {
+        assert!(
+            node.store.lock().unwrap().is_empty(),
+            "adversaries never store"
+        );
+    }
+    let (kademlia, disjoint) = (&report.strategies[0], &report.strategies[1]);
+    assert!(kademlia.success_rate < 0.97, "{kademlia:?}");
+    assert!(
+        disjoint.success_rate > kademlia.success_rate,
+        "{disjoint:?}"
+    );
+    assert!(report.to_table().contains("success"));
+    // Without adversaries every lookup of a static network succeeds, and the
+    // table does not show the column.
+    let honest = small(Preset::Static, 1000, 40)
+        .resolve(Some(&chosen))
+        .unwrap();
+    let (report, _, _) = compare(&honest, &ProgressBar::hidden());
+    assert!(report.strategies.iter().all(|s| s.success_rate == 1.0));
+    assert!(!report.to_table().contains("success"));
+}
+
+#[test]
+fn sybils_next_to_a_key_eclipse_it() {
+    let key = "8000000000000000000000000000000000000000";
+    let args = NetworkArgs {
+        eclipse: Some(key.parse().unwrap()),
+        sybils: Some(20),
+        ..small(Preset::Static, 800, 20)
+    };
+    let resolved = args.resolve(Some(&[StrategyName::Kademlia])).unwrap();
+    let (report, records, net) = compare(&resolved, &ProgressBar::hidden());
+    assert_eq!(net.nodes.len(), 820);
+    let sybils = adversary_ids(&net);
+    let node_lookups: Vec<_> = records[0]
+        .iter()
+        .filter(|r| r.value_found.is_none())
+        .collect();
+    assert!(node_lookups.iter().all(|r| r.target == key));
+    for record in &node_lookups {
+        // The whole result is Sybils: the key is eclipsed.
+        assert!(
+            record.result.iter().all(|id| sybils.contains(id)),
+            "{record:?}"
+        );
+    }
+    assert_eq!(report.strategies[0].success_rate, 0.0);
+}
+
+#[test]
+fn an_eclipse_needs_a_key_and_sybils() {
+    let args = NetworkArgs {
+        sybils: Some(5),
+        ..small(Preset::Static, 100, 1)
+    };
+    let error = args.resolve(None).unwrap_err().to_string();
+    assert!(error.contains("--eclipse TARGET_HEX"), "{error}");
 }

@@ -11,10 +11,11 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::json;
 
 use crate::config::ConfigFile;
+use crate::id::NodeId;
 use crate::lookup::{Budget, LookupConfig, StrategyName};
 use crate::plot::{draw_curves, Series};
 use crate::report::{Report, StrategySummary};
-use crate::sim::{self, ChurnModel, LookupRecord, SimConfig, SimNetwork, Warmup};
+use crate::sim::{self, AdversaryMode, ChurnModel, LookupRecord, SimConfig, SimNetwork, Warmup};
 
 /// Built-in networks.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -27,6 +28,10 @@ pub enum Preset {
     ChurnHeavy,
     /// 10 % loss, default churn.
     Lossy,
+    /// S/Kademlia's attack experiment: 10,000 static nodes, k = 16, a
+    /// fraction f = 0 to 0.5 of colluding adversaries, and disjoint with
+    /// d = 1, 2, 4, 8 paths; prints success and RPCs against f.
+    Eclipse,
 }
 
 impl Preset {
@@ -49,6 +54,14 @@ impl Preset {
                 ..base
             },
             Preset::Lossy => SimConfig { loss: 0.1, ..base },
+            Preset::Eclipse => SimConfig {
+                churn: ChurnModel::None,
+                loss: 0.0,
+                k: 16,
+                lookups: 500,
+                value_lookups: 0,
+                ..base
+            },
         }
     }
 
@@ -58,6 +71,7 @@ impl Preset {
             Preset::Default => "default",
             Preset::ChurnHeavy => "churn-heavy",
             Preset::Lossy => "lossy",
+            Preset::Eclipse => "eclipse",
         }
     }
 }
@@ -118,6 +132,9 @@ pub struct NetworkArgs {
     /// Request budget of delta: a number, or "none".
     #[arg(long)]
     pub budget: Option<Budget>,
+    /// d: number of disjoint paths of disjoint (1 to 16).
+    #[arg(long)]
+    pub paths: Option<usize>,
     /// Datagram loss probability, 0 to 1.
     #[arg(long, value_parser = probability)]
     pub loss: Option<f64>,
@@ -127,6 +144,20 @@ pub struct NetworkArgs {
     /// Fraction of nodes that never answer (NAT), 0 to 1.
     #[arg(long, value_parser = probability)]
     pub unreachable: Option<f64>,
+    /// Fraction f of nodes that are colluding adversaries, 0 to 1.
+    #[arg(long, value_parser = probability)]
+    pub adversaries: Option<f64>,
+    /// How adversaries answer: collude (only with each other), drop (never)
+    /// or stale-flood (with dead and made-up contacts).
+    #[arg(long)]
+    pub adversary_mode: Option<AdversaryMode>,
+    /// Eclipse attack on this key (40 hex digits): --sybils adversaries take
+    /// ids next to it, and every FIND_NODE lookup looks it up.
+    #[arg(long, requires = "sybils")]
+    pub eclipse: Option<NodeId>,
+    /// Number of Sybils placed next to the --eclipse key.
+    #[arg(long, requires = "eclipse")]
+    pub sybils: Option<usize>,
     /// Seed of every random choice.
     #[arg(long)]
     pub seed: Option<u64>,
@@ -145,7 +176,7 @@ pub struct CompareArgs {
     #[command(flatten)]
     network: NetworkArgs,
     /// Strategies to compare, comma-separated: delta, query-rest, k-active,
-    /// kademlia.
+    /// kademlia, disjoint.
     #[arg(long, value_delimiter = ',')]
     strategies: Option<Vec<StrategyName>>,
     /// Output format on stdout.
@@ -199,7 +230,11 @@ impl NetworkArgs {
                 .parse()
                 .map_err(|e| anyhow::anyhow!("[sim] churn: {e}"))?;
         }
-        for (key, value) in [("loss", s.loss), ("unreachable", s.unreachable)] {
+        for (key, value) in [
+            ("loss", s.loss),
+            ("unreachable", s.unreachable),
+            ("adversaries", s.adversaries),
+        ] {
             if let Some(v) = value {
                 if !(0.0..=1.0).contains(&v) {
                     bail!("[sim] {key} = {v} is out of range: allowed is 0 to 1");
@@ -221,6 +256,26 @@ impl NetworkArgs {
         if let Some(churn) = self.churn {
             sim.churn = churn;
         }
+        let a = &mut sim.adversaries;
+        a.fraction = self.adversaries.or(s.adversaries).unwrap_or(a.fraction);
+        if let Some(mode) = &s.adversary_mode {
+            a.mode = mode
+                .parse()
+                .map_err(|e| anyhow::anyhow!("[sim] adversary_mode: {e}"))?;
+        }
+        a.mode = self.adversary_mode.unwrap_or(a.mode);
+        if let Some(eclipse) = &s.eclipse {
+            a.eclipse = Some(
+                eclipse
+                    .parse()
+                    .map_err(|e| anyhow::anyhow!("[sim] eclipse: {e}"))?,
+            );
+        }
+        a.eclipse = self.eclipse.or(a.eclipse);
+        a.sybils = self.sybils.or(s.sybils).unwrap_or(a.sybils);
+        if a.eclipse.is_some() != (a.sybils > 0) {
+            bail!("an eclipse attack needs both a key and Sybils: give --eclipse TARGET_HEX and --sybils S (or eclipse and sybils in [sim])");
+        }
         if let Some(warmup) = &s.warmup {
             sim.warmup = warmup
                 .parse()
@@ -235,10 +290,13 @@ impl NetworkArgs {
                 sim.nodes
             );
         }
-        lookup.k = self.k.unwrap_or(lookup.k);
+        // The eclipse preset is defined with S/Kademlia's k = 16.
+        let preset_k = (preset == Preset::Eclipse).then_some(sim.k);
+        lookup.k = self.k.or(preset_k).unwrap_or(lookup.k);
         lookup.alpha = self.alpha.unwrap_or(lookup.alpha);
         lookup.delta = self.delta.unwrap_or(lookup.delta);
         lookup.budget = self.budget.unwrap_or(lookup.budget);
+        lookup.paths = self.paths.unwrap_or(lookup.paths);
         lookup.validate()?;
         sim.k = lookup.k;
         sim.rpc_timeout = lookup.rpc_timeout();
@@ -262,6 +320,24 @@ impl NetworkArgs {
 }
 
 impl Resolved {
+    /// Settings of the attack, only when there is one (so reports of honest
+    /// networks keep their shape).
+    fn adversary_settings(&self) -> Vec<(&'static str, serde_json::Value)> {
+        let a = &self.sim.adversaries;
+        if !a.any() {
+            return Vec::new();
+        }
+        let mut out = vec![
+            ("adversaries", json!(a.fraction)),
+            ("adversary_mode", json!(a.mode.to_string())),
+        ];
+        if let Some(target) = a.eclipse {
+            out.push(("eclipse", json!(target.to_string())));
+            out.push(("sybils", json!(a.sybils)));
+        }
+        out
+    }
+
     /// The settings block of the report.
     pub fn settings(&self) -> BTreeMap<String, serde_json::Value> {
         let s = &self.sim;
@@ -290,6 +366,7 @@ impl Resolved {
             ("seed", json!(s.seed)),
         ]
         .into_iter()
+        .chain(self.adversary_settings())
         .map(|(k, v)| (k.to_string(), v))
         .collect()
     }
@@ -327,7 +404,8 @@ pub fn run_all(
         .collect()
 }
 
-fn write_file(path: &Path, contents: &str) -> Result<()> {
+/// Write `contents` to `path`, naming the file in the error.
+pub(crate) fn write_file(path: &Path, contents: &str) -> Result<()> {
     std::fs::write(path, contents).with_context(|| format!("cannot write {}", path.display()))
 }
 
@@ -360,6 +438,14 @@ pub fn compare(
 /// Run `kadlab compare`.
 pub fn run(args: &CompareArgs) -> Result<()> {
     let resolved = args.network.resolve(args.strategies.as_deref())?;
+    if resolved.preset == Preset::Eclipse.name() {
+        return crate::cli::eclipse::run(
+            &resolved,
+            args.format,
+            args.out.as_deref(),
+            args.network.quiet,
+        );
+    }
     let per_strategy = (resolved.sim.lookups + resolved.sim.value_lookups) as u64;
     let bar = progress(
         per_strategy * resolved.strategies.len() as u64,

@@ -1,6 +1,7 @@
 //! The `kadlab` command line: a thin shell over the library.
 
 pub mod compare;
+pub mod eclipse;
 pub mod net;
 pub mod sweep;
 

@@ -45,7 +45,7 @@ pub struct NodeArgs {
     /// kadlab.example.toml); flags override it.
     #[arg(long)]
     config: Option<PathBuf>,
-    /// Lookup strategy: delta, query-rest, k-active or kademlia.
+    /// Lookup strategy: delta, query-rest, k-active, kademlia or disjoint.
     #[arg(long)]
     strategy: Option<StrategyName>,
     /// k: result size and bucket size (1 to 255).
@@ -60,6 +60,9 @@ pub struct NodeArgs {
     /// Request budget of delta: a number, or "none".
     #[arg(long)]
     budget: Option<Budget>,
+    /// d: number of disjoint paths of disjoint (1 to 16).
+    #[arg(long)]
+    paths: Option<usize>,
     /// How long a query waits for its answer, in milliseconds.
     #[arg(long)]
     timeout_ms: Option<u64>,
@@ -109,6 +112,7 @@ impl NodeArgs {
         lookup.alpha = self.alpha.unwrap_or(lookup.alpha);
         lookup.delta = self.delta.unwrap_or(lookup.delta);
         lookup.budget = self.budget.unwrap_or(lookup.budget);
+        lookup.paths = self.paths.unwrap_or(lookup.paths);
         if let Some(ms) = self.timeout_ms {
             if !(1..=600_000).contains(&ms) {
                 bail!("--timeout-ms {ms} is out of range: use 1 to 600000");

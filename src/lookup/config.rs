@@ -11,6 +11,7 @@ use crate::contact::Contact;
 use crate::id::NodeId;
 use crate::lookup::context::{LookupSpec, DEFAULT_RPC_TIMEOUT};
 use crate::lookup::delta::{Delta, DeltaParams};
+use crate::lookup::disjoint::{Disjoint, DisjointParams};
 use crate::lookup::k_active::{KActive, KActiveParams};
 use crate::lookup::kademlia::{Kademlia, KademliaParams};
 use crate::lookup::machine::Lookup;
@@ -30,15 +31,18 @@ pub enum StrategyName {
     KActive,
     /// The Kademlia paper's rule (reference).
     Kademlia,
+    /// S/Kademlia's d disjoint paths (reference under attack).
+    Disjoint,
 }
 
 impl StrategyName {
     /// Every strategy, in report order.
-    pub const ALL: [StrategyName; 4] = [
+    pub const ALL: [StrategyName; 5] = [
         StrategyName::Delta,
         StrategyName::QueryRest,
         StrategyName::KActive,
         StrategyName::Kademlia,
+        StrategyName::Disjoint,
     ];
 
     /// The name as written in configs and on the command line.
@@ -48,6 +52,7 @@ impl StrategyName {
             StrategyName::QueryRest => "query-rest",
             StrategyName::KActive => "k-active",
             StrategyName::Kademlia => "kademlia",
+            StrategyName::Disjoint => "disjoint",
         }
     }
 
@@ -201,6 +206,8 @@ pub struct LookupConfig {
     pub rpc_timeout_ms: u64,
     /// Round timeout of `query-rest`, in milliseconds.
     pub round_timeout_ms: u64,
+    /// d: number of disjoint paths of `disjoint`.
+    pub paths: usize,
 }
 
 impl Default for LookupConfig {
@@ -213,6 +220,7 @@ impl Default for LookupConfig {
             budget: Budget::Requests(20),
             rpc_timeout_ms: DEFAULT_RPC_TIMEOUT.as_millis() as u64,
             round_timeout_ms: DEFAULT_RPC_TIMEOUT.as_millis() as u64,
+            paths: 4,
         }
     }
 }
@@ -266,6 +274,12 @@ impl LookupConfig {
             "round_timeout_ms",
             self.round_timeout_ms.to_string(),
             "1 to 600000 (ten minutes)",
+        )?;
+        check(
+            (1..=16).contains(&self.paths),
+            "paths",
+            self.paths.to_string(),
+            "1 to 16",
         )
     }
 
@@ -291,6 +305,9 @@ impl LookupConfig {
             StrategyName::KActive | StrategyName::Kademlia => {
                 format!("alpha={} k={}", self.alpha, self.k)
             }
+            StrategyName::Disjoint => {
+                format!("alpha={} paths={} k={}", self.alpha, self.paths, self.k)
+            }
         }
     }
 
@@ -303,6 +320,7 @@ impl LookupConfig {
     pub fn seed_count(&self) -> usize {
         match self.strategy {
             StrategyName::Delta => self.delta,
+            StrategyName::Disjoint => self.k,
             _ => self.alpha,
         }
     }
@@ -372,6 +390,14 @@ impl LookupConfig {
             StrategyName::Kademlia => {
                 let params = KademliaParams { alpha: self.alpha };
                 let rule = Kademlia::new(params, spec.k, target, seeds);
+                Box::new(Lookup::new(spec, seeds, rule))
+            }
+            StrategyName::Disjoint => {
+                let params = DisjointParams {
+                    alpha: self.alpha,
+                    paths: self.paths,
+                };
+                let rule = Disjoint::new(params, spec.k, target, seeds);
                 Box::new(Lookup::new(spec, seeds, rule))
             }
         }

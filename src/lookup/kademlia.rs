@@ -50,35 +50,40 @@ pub enum PeerState {
     Failed,
 }
 
-/// The paper's rule.
+/// One shortlist driven by the paper's rule: the whole of `kademlia`, and
+/// each of `disjoint`'s paths. It counts its own requests in flight, so
+/// several paths can share one lookup.
 #[derive(Clone, Debug)]
-pub struct Kademlia {
-    params: KademliaParams,
+pub struct Path {
+    alpha: usize,
     k: usize,
     shortlist: BTreeMap<Distance, (Contact, PeerState)>,
     best: Option<Distance>,
     replies_without_progress: usize,
     widened: bool,
+    waiting: usize,
 }
 
-impl Kademlia {
-    /// Start from `seeds`, the α closest contacts of the routing table.
-    pub fn new(params: KademliaParams, k: usize, target: NodeId, seeds: &[Contact]) -> Kademlia {
+impl Path {
+    /// A path starting from `seeds`, looking for the `k` closest to
+    /// `target` with `alpha` requests in flight until it widens.
+    pub fn new(alpha: usize, k: usize, target: NodeId, seeds: &[Contact]) -> Path {
         let shortlist: BTreeMap<_, _> = seeds
             .iter()
             .map(|c| (c.id.distance(&target), (*c, PeerState::NotContacted)))
             .collect();
-        Kademlia {
-            params,
+        Path {
+            alpha,
             k,
             best: shortlist.keys().next().copied(),
             shortlist,
             replies_without_progress: 0,
             widened: false,
+            waiting: 0,
         }
     }
 
-    /// Whether the lookup is in its widened (all of the k closest) stage.
+    /// Whether the path is in its widened (all of the k closest) stage.
     pub fn is_widened(&self) -> bool {
         self.widened
     }
@@ -88,18 +93,25 @@ impl Kademlia {
         self.shortlist.values()
     }
 
-    fn set_state(&mut self, ctx: &LookupContext, id: &NodeId, state: PeerState) {
-        if let Some(entry) = self.shortlist.get_mut(&ctx.distance(id)) {
+    /// Requests of this path in flight.
+    pub fn waiting(&self) -> usize {
+        self.waiting
+    }
+
+    /// Mark the contact at distance `d` as `state`; a request it was
+    /// waiting on is over.
+    fn settle(&mut self, d: &Distance, state: PeerState) {
+        if let Some(entry) = self.shortlist.get_mut(d) {
+            if entry.1 == PeerState::Waiting {
+                self.waiting -= 1;
+            }
             entry.1 = state;
         }
     }
-}
 
-impl Rule for Kademlia {
-    const NAME: &'static str = "kademlia";
-
-    fn on_response(&mut self, ctx: &LookupContext, from: Contact, contacts: &[Contact]) {
-        self.set_state(ctx, &from.id, PeerState::Succeeded);
+    /// `from` answered with `contacts` (cleaned by the lookup).
+    pub fn on_response(&mut self, ctx: &LookupContext, from: &Contact, contacts: &[Contact]) {
+        self.settle(&ctx.distance(&from.id), PeerState::Succeeded);
         let mut progress = false;
         for &c in contacts {
             let d = ctx.distance(&c.id);
@@ -116,22 +128,23 @@ impl Rule for Kademlia {
             self.replies_without_progress = 0;
         } else {
             self.replies_without_progress += 1;
-            if self.replies_without_progress >= self.params.alpha {
+            if self.replies_without_progress >= self.alpha {
                 self.widened = true;
             }
         }
     }
 
-    fn on_failure(&mut self, ctx: &LookupContext, from: Contact) {
-        self.set_state(ctx, &from.id, PeerState::Failed);
+    /// The request to `from` failed: it leaves the window.
+    pub fn on_failure(&mut self, ctx: &LookupContext, from: &Contact) {
+        self.settle(&ctx.distance(&from.id), PeerState::Failed);
     }
 
-    fn step(&mut self, ctx: &mut LookupContext, _now: Time) -> Step {
+    /// The rule's next move for this path.
+    pub fn step(&mut self) -> Step {
         if self.shortlist.is_empty() {
             return Step::Finish(EndReason::NoContacts);
         }
         let limit = self.parallelism();
-        let mut in_flight = ctx.in_flight();
         let mut window = 0;
         let mut answered = 0;
         let mut batch = Vec::new();
@@ -143,10 +156,10 @@ impl Rule for Kademlia {
                 PeerState::Failed => continue,
                 PeerState::Succeeded => answered += 1,
                 PeerState::Waiting => {}
-                PeerState::NotContacted if in_flight < limit => {
+                PeerState::NotContacted if self.waiting < limit => {
                     *state = PeerState::Waiting;
                     batch.push(*contact);
-                    in_flight += 1;
+                    self.waiting += 1;
                 }
                 PeerState::NotContacted => {}
             }
@@ -167,20 +180,69 @@ impl Rule for Kademlia {
         Step::Wait(None)
     }
 
-    fn result(&self, _ctx: &LookupContext) -> Vec<Contact> {
+    /// The nodes that answered, closest first.
+    pub fn responders(&self) -> impl Iterator<Item = Contact> + '_ {
         self.shortlist
             .values()
             .filter(|(_, s)| *s == PeerState::Succeeded)
             .map(|(c, _)| *c)
-            .take(self.k)
-            .collect()
+    }
+
+    /// Requests the path allows in flight: α, or k once widened.
+    pub fn parallelism(&self) -> usize {
+        if self.widened {
+            self.k.max(self.alpha)
+        } else {
+            self.alpha
+        }
+    }
+}
+
+/// The paper's rule: one [`Path`].
+#[derive(Clone, Debug)]
+pub struct Kademlia {
+    path: Path,
+}
+
+impl Kademlia {
+    /// Start from `seeds`, the α closest contacts of the routing table.
+    pub fn new(params: KademliaParams, k: usize, target: NodeId, seeds: &[Contact]) -> Kademlia {
+        Kademlia {
+            path: Path::new(params.alpha, k, target, seeds),
+        }
+    }
+
+    /// Whether the lookup is in its widened (all of the k closest) stage.
+    pub fn is_widened(&self) -> bool {
+        self.path.is_widened()
+    }
+
+    /// The shortlist, closest first, with each contact's state.
+    pub fn shortlist(&self) -> impl Iterator<Item = &(Contact, PeerState)> {
+        self.path.shortlist()
+    }
+}
+
+impl Rule for Kademlia {
+    const NAME: &'static str = "kademlia";
+
+    fn on_response(&mut self, ctx: &LookupContext, from: Contact, contacts: &[Contact]) {
+        self.path.on_response(ctx, &from, contacts);
+    }
+
+    fn on_failure(&mut self, ctx: &LookupContext, from: Contact) {
+        self.path.on_failure(ctx, &from);
+    }
+
+    fn step(&mut self, _ctx: &mut LookupContext, _now: Time) -> Step {
+        self.path.step()
+    }
+
+    fn result(&self, _ctx: &LookupContext) -> Vec<Contact> {
+        self.path.responders().take(self.path.k).collect()
     }
 
     fn parallelism(&self) -> usize {
-        if self.widened {
-            self.k.max(self.params.alpha)
-        } else {
-            self.params.alpha
-        }
+        self.path.parallelism()
     }
 }

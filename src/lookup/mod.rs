@@ -39,6 +39,7 @@
 mod config;
 mod context;
 pub mod delta;
+pub mod disjoint;
 pub mod k_active;
 pub mod kademlia;
 mod machine;

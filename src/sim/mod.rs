@@ -12,6 +12,7 @@
 //! exponential or Weibull sessions with equal-mean downtimes), and a fraction
 //! of unreachable nodes that never answer.
 
+pub mod adversary;
 pub mod churn;
 pub mod ids;
 pub mod network;
@@ -23,6 +24,7 @@ use std::time::Duration;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
+pub use adversary::{Adversaries, AdversaryMode};
 pub use churn::{ChurnModel, Schedule};
 pub use network::{LatencyModel, SimNetwork, SimNode, SimTransport};
 pub use warmup::Warmup;
@@ -66,6 +68,8 @@ pub struct SimConfig {
     pub rpc_timeout: Duration,
     /// The seed of every random choice.
     pub seed: u64,
+    /// Adversarial nodes, if any.
+    pub adversaries: Adversaries,
 }
 
 impl Default for SimConfig {
@@ -88,6 +92,7 @@ impl Default for SimConfig {
             lookup_window: Duration::from_secs(3600),
             rpc_timeout: crate::lookup::DEFAULT_RPC_TIMEOUT,
             seed: 1,
+            adversaries: Adversaries::default(),
         }
     }
 }
@@ -138,6 +143,8 @@ pub(crate) mod streams {
     pub(crate) const WORKLOAD: u64 = 4;
     pub(crate) const LOSS: u64 = 5;
     pub(crate) const UNREACHABLE: u64 = 6;
+    pub(crate) const ADVERSARIES: u64 = 7;
+    pub(crate) const SYBILS: u64 = 8;
 }
 
 /// Build the network of `config` and warm it up: the state every strategy
@@ -151,20 +158,24 @@ pub fn build_network(config: &SimConfig) -> SimNetwork {
         k: config.k,
         ..RoutingConfig::default()
     };
-    let nodes: Vec<SimNode> = (0..config.nodes)
+    let node = |i: usize, id: NodeId, schedule: Schedule, unreachable: bool| SimNode {
+        contact: Contact::simulated(id, i as u32),
+        schedule,
+        unreachable,
+        adversary: false,
+        table: std::sync::Mutex::new(RoutingTable::new(id, routing.clone(), Time::ZERO)),
+        store: Default::default(),
+    };
+    let mut nodes: Vec<SimNode> = (0..config.nodes)
         .map(|i| {
             let id = NodeId::random(&mut id_rng);
-            let contact = Contact::simulated(id, i as u32);
-            SimNode {
-                contact,
-                schedule: Schedule::generate(&config.churn, horizon, &mut churn_rng),
-                unreachable: config.unreachable > 0.0 && nat_rng.gen_bool(config.unreachable),
-                table: std::sync::Mutex::new(RoutingTable::new(id, routing.clone(), Time::ZERO)),
-                store: Default::default(),
-            }
+            let schedule = Schedule::generate(&config.churn, horizon, &mut churn_rng);
+            let unreachable = config.unreachable > 0.0 && nat_rng.gen_bool(config.unreachable);
+            node(i, id, schedule, unreachable)
         })
         .collect();
-    let net = SimNetwork::new(
+    add_adversaries(&mut nodes, config, node);
+    let mut net = SimNetwork::new(
         nodes,
         config.latency,
         config.loss,
@@ -172,8 +183,43 @@ pub fn build_network(config: &SimConfig) -> SimNetwork {
         config.seed,
         stream(config.seed, streams::LOSS),
     );
+    net.adversary_mode = config.adversaries.mode;
     let net = std::sync::Arc::new(net);
     warmup::warm_up(&net, config);
     // Every lookup of the warm-up has ended, so no copy of the handle is left.
     std::sync::Arc::try_unwrap(net).unwrap_or_else(|shared| (*shared).clone())
+}
+
+/// Turn a seeded fraction of `nodes` into adversaries and append the
+/// Sybils, all always up and reachable. Uses streams of their own, so the
+/// honest nodes' ids and schedules are those of the same seed without
+/// adversaries.
+fn add_adversaries(
+    nodes: &mut Vec<SimNode>,
+    config: &SimConfig,
+    node: impl Fn(usize, NodeId, Schedule, bool) -> SimNode,
+) {
+    let a = &config.adversaries;
+    let count = ((a.fraction * nodes.len() as f64).round() as usize).min(nodes.len());
+    let mut rng = stream(config.seed, streams::ADVERSARIES);
+    for i in rand::seq::index::sample(&mut rng, nodes.len(), count) {
+        let n = &mut nodes[i];
+        n.adversary = true;
+        n.unreachable = false;
+        n.schedule = Schedule::always_up();
+    }
+    if let Some(target) = a.eclipse {
+        let mut rng = stream(config.seed, streams::SYBILS);
+        for _ in 0..a.sybils {
+            let i = nodes.len();
+            let mut sybil = node(
+                i,
+                adversary::sybil_id(&target, &mut rng),
+                Schedule::always_up(),
+                false,
+            );
+            sybil.adversary = true;
+            nodes.push(sybil);
+        }
+    }
 }

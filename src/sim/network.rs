@@ -14,6 +14,7 @@ use crate::driver::{lock, Clock};
 use crate::id::NodeId;
 use crate::protocol::{Request, Response};
 use crate::routing::{RoutingTable, UpdateOutcome};
+use crate::sim::adversary::AdversaryMode;
 use crate::sim::churn::Schedule;
 use crate::sim::ids::SortedIds;
 use crate::time::Time;
@@ -75,6 +76,8 @@ pub struct SimNode {
     pub schedule: Schedule,
     /// Behind a NAT: never answers.
     pub unreachable: bool,
+    /// One of the adversaries (see [`AdversaryMode`]).
+    pub adversary: bool,
     /// Its routing table.
     pub table: Mutex<RoutingTable>,
     /// Immutable items it stores.
@@ -87,6 +90,7 @@ impl Clone for SimNode {
             contact: self.contact,
             schedule: self.schedule.clone(),
             unreachable: self.unreachable,
+            adversary: self.adversary,
             table: Mutex::new(lock(&self.table).clone()),
             store: Mutex::new(self.store.lock().map(|s| s.clone()).unwrap_or_default()),
         }
@@ -108,6 +112,8 @@ pub struct SimNetwork {
     pub k: usize,
     /// Seed of the delay model.
     pub seed: u64,
+    /// How the adversaries among the nodes answer.
+    pub adversary_mode: AdversaryMode,
     /// Loss draws, in the (deterministic) order datagrams are sent.
     loss_rng: Mutex<ChaCha8Rng>,
     /// Datagrams sent (requests and replies) and lost.
@@ -132,6 +138,7 @@ impl Clone for SimNetwork {
             loss: self.loss,
             k: self.k,
             seed: self.seed,
+            adversary_mode: self.adversary_mode,
             loss_rng: Mutex::new(
                 self.loss_rng
                     .lock()
@@ -161,6 +168,7 @@ impl SimNetwork {
             loss,
             k,
             seed,
+            adversary_mode: AdversaryMode::default(),
             loss_rng: Mutex::new(loss_rng),
             counters: Mutex::new(NetCounters::default()),
         }
@@ -171,10 +179,18 @@ impl SimNetwork {
         self.nodes[n as usize].schedule.is_up(t)
     }
 
-    /// Whether node `n` would answer at `t` (up and reachable).
+    /// Whether node `n` would answer at `t` (up and reachable; dropping
+    /// adversaries never do).
     pub fn answers(&self, n: u32, t: Time) -> bool {
         let node = &self.nodes[n as usize];
-        !node.unreachable && node.schedule.is_up(t)
+        let drops = node.adversary && self.adversary_mode == AdversaryMode::Drop;
+        !node.unreachable && !drops && node.schedule.is_up(t)
+    }
+
+    /// Whether node `n` is honest and would answer at `t`: the nodes a
+    /// lookup's truth is made of.
+    pub fn honest_answers(&self, n: u32, t: Time) -> bool {
+        !self.nodes[n as usize].adversary && self.answers(n, t)
     }
 
     /// Node index by address (addresses are derived from the index).
@@ -219,6 +235,9 @@ impl SimNetwork {
     /// (see [`SimNetwork::learn`]) and builds its answer.
     pub fn handle(&self, n: u32, from: Contact, request: &Request, now: Time) -> Response {
         let node = &self.nodes[n as usize];
+        if node.adversary {
+            return self.lie(n, request, now);
+        }
         let mut table = lock(&node.table);
         self.learn(&mut table, from, now, |o| self.answers(o, now));
         let mut response = Response {
@@ -236,6 +255,31 @@ impl SimNetwork {
                 }
             }
         }
+        response
+    }
+}
+
+impl SimNetwork {
+    /// Adversary `n`'s answer: never a value, never a store, and contacts
+    /// chosen to lead the lookup astray (see [`AdversaryMode`]).
+    fn lie(&self, n: u32, request: &Request, now: Time) -> Response {
+        let mut response = Response {
+            id: self.nodes[n as usize].contact.id,
+            ..Response::default()
+        };
+        let target = match request {
+            Request::FindNode { target } | Request::GetValue { target } => target,
+            Request::Ping | Request::PutValue { .. } => return response,
+        };
+        response.contacts = match self.adversary_mode {
+            AdversaryMode::Collude | AdversaryMode::Drop => self
+                .ids
+                .closest_where(target, self.k, |m| self.nodes[m as usize].adversary)
+                .into_iter()
+                .map(|m| self.nodes[m as usize].contact)
+                .collect(),
+            AdversaryMode::StaleFlood => self.stale_flood(n, now, target),
+        };
         response
     }
 }

@@ -25,7 +25,8 @@ pub struct LookupTask {
     pub start: Time,
     /// Nodes or a stored value.
     pub mode: LookupMode,
-    /// The true k closest nodes (other than the origin) answering at `start`.
+    /// The true k closest honest nodes (other than the origin) answering at
+    /// `start`.
     pub truth: Vec<u32>,
 }
 
@@ -47,20 +48,22 @@ pub fn make_tasks(net: &SimNetwork, config: &SimConfig) -> Vec<LookupTask> {
         } else {
             LookupMode::FindValue
         };
+        let random = NodeId::random(&mut rng);
         let target = match mode {
-            LookupMode::FindNode => NodeId::random(&mut rng),
+            LookupMode::FindNode => config.adversaries.eclipse.unwrap_or(random),
             LookupMode::FindValue => NodeId::of_immutable_value(&value_for(index)),
         };
         let start =
             config.window_start() + std::time::Duration::from_millis(rng.gen_range(0..window));
-        // An origin that is up; a network that is entirely down has none.
+        // An honest origin that is up; a network that is entirely down has
+        // none.
         let origin = (0..1000)
             .map(|_| rng.gen_range(0..net.nodes.len() as u32))
-            .find(|&n| net.is_up(n, start));
+            .find(|&n| net.is_up(n, start) && !net.nodes[n as usize].adversary);
         let Some(origin) = origin else { continue };
-        let truth = net
-            .ids
-            .closest_where(&target, config.k, |n| n != origin && net.answers(n, start));
+        let truth = net.ids.closest_where(&target, config.k, |n| {
+            n != origin && net.honest_answers(n, start)
+        });
         tasks.push(LookupTask {
             index,
             origin,
@@ -73,14 +76,15 @@ pub fn make_tasks(net: &SimNetwork, config: &SimConfig) -> Vec<LookupTask> {
     tasks
 }
 
-/// Store each FIND_VALUE task's value at the k closest nodes answering when
-/// the lookup window opens (what a successful STORE would have reached).
+/// Store each FIND_VALUE task's value at the k closest honest nodes
+/// answering when the lookup window opens (what a successful STORE would
+/// have reached; adversaries never store).
 fn store_values(net: &SimNetwork, tasks: &[LookupTask], config: &SimConfig) {
     let at = config.window_start();
     for task in tasks.iter().filter(|t| t.mode == LookupMode::FindValue) {
         for n in net
             .ids
-            .closest_where(&task.target, config.k, |n| net.answers(n, at))
+            .closest_where(&task.target, config.k, |n| net.honest_answers(n, at))
         {
             if let Ok(mut store) = net.nodes[n as usize].store.lock() {
                 store.insert(task.target, value_for(task.index));
@@ -108,6 +112,9 @@ pub struct LookupRecord {
     pub truth: Vec<String>,
     /// |result ∩ truth| / |truth|.
     pub recall: f64,
+    /// S/Kademlia's success: the result holds at least one of the true k
+    /// closest honest nodes.
+    pub success: bool,
     /// Requests sent.
     pub rpcs: u32,
     /// Whether the result holds the single closest node.
@@ -245,6 +252,7 @@ async fn run_task(
         result: outcome.result.iter().map(|c| c.id.to_string()).collect(),
         truth: task.truth.iter().map(hex).collect(),
         recall,
+        success: hits > 0 || task.truth.is_empty(),
         rpcs: outcome.stats.requests,
         exact: task.truth.first().is_none_or(|t| result.contains(t)),
         stale,

@@ -117,8 +117,8 @@ pub struct Setup {
 }
 
 impl Setup {
-    /// `strategy` with α = δ = 2, k = 4, no budget, 2 s request and round
-    /// timeouts; FIND_NODE of the all-zero target.
+    /// `strategy` with α = δ = d = 2, k = 4, no budget, 2 s request and
+    /// round timeouts; FIND_NODE of the all-zero target.
     pub fn new(strategy: StrategyName) -> Setup {
         Setup {
             config: LookupConfig {
@@ -129,6 +129,7 @@ impl Setup {
                 budget: Budget::Unlimited,
                 rpc_timeout_ms: RPC_TIMEOUT_MS,
                 round_timeout_ms: RPC_TIMEOUT_MS,
+                paths: 2,
             },
             ids: Ids {
                 target: NodeId::ZERO,
