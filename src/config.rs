@@ -95,3 +95,22 @@ impl ConfigFile {
         ConfigFile::parse(&text)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_example_file_parses_and_names_every_strategy() {
+        let file = ConfigFile::parse(include_str!("../kadlab.example.toml")).unwrap();
+        assert_eq!(file.sim.strategies.as_deref(), Some(&StrategyName::ALL[..]));
+        assert_eq!(file.lookup.paths, 4);
+        assert_eq!(file.node.bootstrap_deadline_s, Some(60));
+    }
+
+    #[test]
+    fn an_unknown_key_is_named() {
+        let error = ConfigFile::parse("[node]\nbootstrapp = []\n").unwrap_err();
+        assert!(error.to_string().contains("bootstrapp"), "{error}");
+    }
+}
