@@ -48,9 +48,13 @@ pub fn make_tasks(net: &SimNetwork, config: &SimConfig) -> Vec<LookupTask> {
         } else {
             LookupMode::FindValue
         };
-        let random = NodeId::random(&mut rng);
         let target = match mode {
-            LookupMode::FindNode => config.adversaries.eclipse.unwrap_or(random),
+            // Drawn even under an eclipse, so the rest of the workload is
+            // the same as without one.
+            LookupMode::FindNode => {
+                let random = NodeId::random(&mut rng);
+                config.adversaries.eclipse.unwrap_or(random)
+            }
             LookupMode::FindValue => NodeId::of_immutable_value(&value_for(index)),
         };
         let start =
