@@ -54,6 +54,8 @@ fn kadlab_config(seed: u64) -> NodeConfig {
             rate: RateLimits {
                 per_source_per_sec: u32::MAX,
                 burst: u32::MAX,
+                per_ip_per_sec: u32::MAX,
+                ip_burst: u32::MAX,
                 ..RateLimits::default()
             },
             ..ServerConfig::default()

@@ -102,6 +102,15 @@ pub struct NodeStats {
     pub server: ServerStats,
     /// Stored items and peers.
     pub storage: StorageStats,
+    /// Source addresses (IP and port) the rate limiter tracks now, at most
+    /// [`RateLimits::max_sources`](crate::protocol::RateLimits::max_sources).
+    pub rate_limiter_sources: usize,
+    /// IPs the rate limiter tracks now, at most
+    /// [`RateLimits::max_ips`](crate::protocol::RateLimits::max_ips).
+    pub rate_limiter_ips: usize,
+    /// This node's queries waiting for an answer now (lookups, bootstrap,
+    /// eviction pings): [`UdpRpc::in_flight`].
+    pub in_flight: usize,
     /// Datagrams from IPv6 sources, which kadlab does not serve.
     pub ipv6_dropped: u64,
 }
@@ -201,12 +210,19 @@ impl Node {
 
     /// Counters of everything the node did so far.
     pub fn stats(&self) -> NodeStats {
+        // The table's lock is released before the server's is taken: the
+        // receive loop holds the table while it locks the server, so holding
+        // the server while locking the table could deadlock with it.
+        let contacts = lock(&self.inner.table).len();
         let server = lock(&self.inner.server);
         NodeStats {
-            contacts: lock(&self.inner.table).len(),
+            contacts,
             rpc: self.inner.rpc.stats(),
             server: server.stats(),
             storage: server.storage_stats(),
+            rate_limiter_sources: server.rate_limited_sources(),
+            rate_limiter_ips: server.rate_limited_ips(),
+            in_flight: self.inner.rpc.in_flight(),
             ipv6_dropped: self
                 .inner
                 .ipv6_dropped

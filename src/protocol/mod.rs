@@ -4,7 +4,8 @@
 //! [`Transport`](crate::transport::Transport) carries, independent of the
 //! wire; the KRPC codec in [`crate::transport::krpc`] maps them to and from
 //! bencoded datagrams. [`Server`] is the sans-IO request handler of a real
-//! node, with its write tokens, bounded storage and per-source rate limit.
+//! node, with its write tokens, bounded storage and rate limits (per source
+//! address and per IP).
 
 mod message;
 mod rate_limit;
@@ -14,6 +15,8 @@ mod tokens;
 
 pub use message::{Request, Response};
 pub use rate_limit::{RateLimiter, RateLimits};
-pub use server::{Handled, Server, ServerConfig, ServerStats, ERROR_VALUE_TOO_BIG};
+pub use server::{
+    Handled, Server, ServerConfig, ServerStats, DEFAULT_EVICTION_PING_AFTER, ERROR_VALUE_TOO_BIG,
+};
 pub use storage::{PutOutcome, Storage, StorageLimits, StorageStats, MAX_VALUE_LEN};
 pub use tokens::{TokenIssuer, TOKEN_LEN, TOKEN_ROTATION};

@@ -6,6 +6,7 @@
 //! The UDP shell sends both; tests call it directly.
 
 use std::net::SocketAddrV4;
+use std::time::Duration;
 
 use serde::Serialize;
 
@@ -28,16 +29,44 @@ pub const ERROR_VALUE_TOO_BIG: i64 = 205;
 const MAX_PEERS_PER_REPLY: usize = 50;
 
 /// Tunables of a [`Server`].
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct ServerConfig {
     /// Bounds on stored items and peers.
     pub storage: StorageLimits,
-    /// Per-source query rate.
+    /// Query rates per source address and per IP.
     pub rate: RateLimits,
+    /// A full bucket's least-recently-seen contact is pinged (to evict it
+    /// if it does not answer) only if it was last heard from at least this
+    /// long ago; otherwise the newcomer waits, as the routing table's
+    /// pending candidate, then in its replacement cache. See
+    /// [`DEFAULT_EVICTION_PING_AFTER`].
+    pub eviction_ping_after: Duration,
+}
+
+/// Default of [`ServerConfig::eviction_ping_after`].
+///
+/// Without it a flood of queries under new ids makes a node ping its live
+/// contacts as fast as they answer: k contacts per bucket, one ping per
+/// round trip. Past their own rate limit (50 per second per address) they
+/// stop answering, and the Kademlia rule then evicts them for the flood's
+/// ids. A contact heard from within the last second is alive as far as
+/// the rule is concerned, which caps eviction pings at one per second per
+/// contact and changes nothing else.
+pub const DEFAULT_EVICTION_PING_AFTER: Duration = Duration::from_secs(1);
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            storage: StorageLimits::default(),
+            rate: RateLimits::default(),
+            eviction_ping_after: DEFAULT_EVICTION_PING_AFTER,
+        }
+    }
 }
 
 /// Counters of the serving half: every query is counted once, under the
-/// way it was handled.
+/// way it was handled (`rate_limited` is the sum of its two per-level
+/// counters, not a third way).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct ServerStats {
     /// Queries answered with a response.
@@ -53,10 +82,23 @@ pub struct ServerStats {
     pub bad_token: u64,
     /// `put`s over 1000 bytes (answered with 205).
     pub too_big: u64,
-    /// Queries dropped because their source exceeded the rate limit.
+    /// Queries dropped because of a rate limit, at either level.
     pub rate_limited: u64,
+    /// Of `rate_limited`: queries whose source address (IP and port) was
+    /// over its own limit.
+    pub rate_limited_source: u64,
+    /// Of `rate_limited`: queries whose source address was within its limit
+    /// but whose IP, over all its ports, was not.
+    pub rate_limited_ip: u64,
     /// Queries that carried kadlab's own id (dropped: nobody else has it).
     pub own_id: u64,
+    /// Not queries: eviction pings asked of the shell, one per querier
+    /// that found its bucket full and whose oldest contact was last heard
+    /// from [`ServerConfig::eviction_ping_after`] ago or more.
+    pub eviction_pings: u64,
+    /// Not queries: eviction pings not asked for because the oldest contact
+    /// of the full bucket was heard from more recently than that.
+    pub eviction_pings_skipped: u64,
 }
 
 /// What to do after a query.
@@ -81,6 +123,7 @@ impl Handled {
 /// Answers KRPC queries for one node: tokens, storage and rate limits.
 pub struct Server {
     local: NodeId,
+    eviction_ping_after: Duration,
     tokens: TokenIssuer,
     storage: Storage,
     limiter: RateLimiter,
@@ -93,6 +136,7 @@ impl Server {
     pub fn new(local: NodeId, config: ServerConfig, secret_seed: [u8; 32], now: Time) -> Server {
         Server {
             local,
+            eviction_ping_after: config.eviction_ping_after,
             tokens: TokenIssuer::new(secret_seed, now),
             storage: Storage::new(config.storage),
             limiter: RateLimiter::new(config.rate),
@@ -102,7 +146,12 @@ impl Server {
 
     /// The counters so far.
     pub fn stats(&self) -> ServerStats {
-        self.stats
+        ServerStats {
+            rate_limited: self.limiter.limited(),
+            rate_limited_source: self.limiter.limited_source(),
+            rate_limited_ip: self.limiter.limited_ip(),
+            ..self.stats
+        }
     }
 
     /// What storage holds now.
@@ -110,9 +159,15 @@ impl Server {
         self.storage.stats()
     }
 
-    /// Sources the rate limiter tracks now.
+    /// Source addresses the rate limiter tracks now (at most
+    /// [`RateLimits::max_sources`]).
     pub fn rate_limited_sources(&self) -> usize {
         self.limiter.len()
+    }
+
+    /// IPs the rate limiter tracks now (at most [`RateLimits::max_ips`]).
+    pub fn rate_limited_ips(&self) -> usize {
+        self.limiter.ips()
     }
 
     /// The item stored under `target`, if this node holds it.
@@ -135,7 +190,6 @@ impl Server {
         };
         *counter += 1;
         if !self.limiter.allow(from, now) {
-            self.stats.rate_limited += 1;
             return Handled::drop_it();
         }
         Handled {
@@ -157,7 +211,6 @@ impl Server {
         now: Time,
     ) -> Handled {
         if !self.limiter.allow(from, now) {
-            self.stats.rate_limited += 1;
             return Handled::drop_it();
         }
         if query.id == self.local {
@@ -167,7 +220,7 @@ impl Server {
         let ping = if read_only {
             None
         } else {
-            learn(table, Contact::new(query.id, from), &query.method, now)
+            self.learn(table, Contact::new(query.id, from), &query.method, now)
         };
         let k = table.config().k;
         let body = match query.method {
@@ -284,33 +337,51 @@ impl Server {
     }
 }
 
-/// Update the querier's bucket; returns the contact to ping if its bucket is
-/// full.
-///
-/// Deviation from "every message updates its bucket": `ping`, `put` and
-/// `announce_peer` only refresh a contact already known under that id and
-/// address; they never insert one. `mainline` (the most common Rust DHT)
-/// sends these with a fresh random id each time, so inserting them would
-/// fill tables with ids nobody answers to. Lookup queries (`find_node`,
-/// `get_peers`, `get`) carry the sender's real id everywhere and insert as
-/// the rule says.
-fn learn(
-    table: &mut RoutingTable,
-    querier: Contact,
-    method: &Method,
-    now: Time,
-) -> Option<Contact> {
-    let inserts = matches!(
-        method,
-        Method::FindNode { .. } | Method::GetPeers { .. } | Method::Get { .. }
-    );
-    let known = table.get(&querier.id).is_some_and(|e| e.contact == querier);
-    if !inserts && !known {
-        return None;
-    }
-    match table.update(querier, now) {
-        UpdateOutcome::PingOldest { oldest } => Some(oldest),
-        _ => None,
+impl Server {
+    /// Update the querier's bucket; returns the contact to ping if its
+    /// bucket is full and its least-recently-seen contact was not heard
+    /// from for [`ServerConfig::eviction_ping_after`].
+    ///
+    /// Deviation from "every message updates its bucket": `ping`, `put` and
+    /// `announce_peer` only refresh a contact already known under that id
+    /// and address; they never insert one. `mainline` (the most common Rust
+    /// DHT) sends these with a fresh random id each time, so inserting them
+    /// would fill tables with ids nobody answers to. Lookup queries
+    /// (`find_node`, `get_peers`, `get`) carry the sender's real id
+    /// everywhere and insert as the rule says.
+    ///
+    /// A skipped ping counts as answered: the oldest contact was heard from
+    /// within [`ServerConfig::eviction_ping_after`], so it is alive.
+    fn learn(
+        &mut self,
+        table: &mut RoutingTable,
+        querier: Contact,
+        method: &Method,
+        now: Time,
+    ) -> Option<Contact> {
+        let inserts = matches!(
+            method,
+            Method::FindNode { .. } | Method::GetPeers { .. } | Method::Get { .. }
+        );
+        let known = table.get(&querier.id).is_some_and(|e| e.contact == querier);
+        if !inserts && !known {
+            return None;
+        }
+        let UpdateOutcome::PingOldest { oldest } = table.update(querier, now) else {
+            return None;
+        };
+        let heard_lately = table
+            .get(&oldest.id)
+            .is_some_and(|e| now.saturating_since(e.last_seen) < self.eviction_ping_after);
+        if heard_lately {
+            // Heard from within the last moment: it is alive, which is all
+            // the ping would have told. The newcomer loses, as the rule says.
+            table.on_ping_result(&oldest.id, true, now);
+            self.stats.eviction_pings_skipped += 1;
+            return None;
+        }
+        self.stats.eviction_pings += 1;
+        Some(oldest)
     }
 }
 
@@ -521,8 +592,95 @@ mod tests {
             .filter(|_| f.ask(4010, 1, Method::Ping, ms(1)).reply.is_some())
             .count();
         assert_eq!(answered, burst);
-        assert_eq!(f.server.stats().rate_limited, 50);
+        let stats = f.server.stats();
+        assert_eq!(
+            (
+                stats.rate_limited,
+                stats.rate_limited_source,
+                stats.rate_limited_ip
+            ),
+            (50, 50, 0)
+        );
         assert!(f.ask(4011, 2, Method::Ping, ms(1)).reply.is_some());
+    }
+
+    #[test]
+    fn a_flood_from_many_ports_of_one_ip_is_cut_off_by_the_ip_limit() {
+        let mut f = Fixture::new();
+        let limits = f.server.limiter.limits().clone();
+        let ip_burst = limits.ip_burst as usize;
+        // One query per port: no address is over its own limit.
+        let answered = (0..ip_burst + 300)
+            .filter(|&i| {
+                let port = 10_000 + u16::try_from(i).expect("fits");
+                f.ask(port, 1, Method::Ping, ms(1)).reply.is_some()
+            })
+            .count();
+        assert_eq!(answered, ip_burst);
+        let stats = f.server.stats();
+        assert_eq!(
+            (
+                stats.rate_limited,
+                stats.rate_limited_source,
+                stats.rate_limited_ip
+            ),
+            (300, 0, 300)
+        );
+        assert_eq!(f.server.rate_limited_ips(), 1);
+        assert_eq!(f.server.rate_limited_sources(), ip_burst + 300);
+        // Another IP is served.
+        let query = Query {
+            id: id(2),
+            method: Method::Ping,
+        };
+        let elsewhere = SocketAddrV4::new(Ipv4Addr::new(127, 0, 0, 2), 4000);
+        let handled = f
+            .server
+            .handle(&mut f.table, elsewhere, b"t".to_vec(), false, query, ms(1));
+        assert!(handled.reply.is_some());
+    }
+
+    #[test]
+    fn a_full_bucket_pings_its_oldest_contact_only_if_not_heard_from_lately() {
+        use rand::SeedableRng;
+        let local = id(ME);
+        let mut f = Fixture::new();
+        f.table = RoutingTable::new(
+            local,
+            RoutingConfig {
+                k: 2,
+                ..RoutingConfig::default()
+            },
+            Time::ZERO,
+        );
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(1);
+        let mut port = 5000;
+        let mut newcomer = |f: &mut Fixture, t: u64| {
+            port += 1;
+            let query = Query {
+                id: local.random_in_bucket(159, &mut rng),
+                method: Method::FindNode { target: local },
+            };
+            let from = addr(port);
+            f.server
+                .handle(&mut f.table, from, b"t".to_vec(), false, query, ms(t))
+                .ping
+        };
+        // Two contacts fill the bucket at 0 and 100 ms.
+        assert_eq!(newcomer(&mut f, 0), None);
+        assert_eq!(newcomer(&mut f, 100), None);
+        let first = f.table.iter().next().expect("filled").contact;
+        // The oldest was heard from 900 ms ago: it is alive, no ping; it
+        // moves to the tail and the newcomer is turned away.
+        assert_eq!(newcomer(&mut f, 900), None);
+        assert_eq!(f.table.iter().last().map(|e| e.contact), Some(first));
+        // Now the oldest is the one heard at 100 ms, quiet for long enough.
+        let second = f.table.iter().next().expect("filled").contact;
+        assert_ne!(second, first);
+        assert_eq!(newcomer(&mut f, 5_000), Some(second));
+        let stats = f.server.stats();
+        assert_eq!((stats.eviction_pings, stats.eviction_pings_skipped), (1, 1));
+        assert_eq!(f.table.len(), 2);
     }
 
     #[test]
