@@ -14,9 +14,11 @@ use std::time::Duration;
 
 use kadlab::contact::Contact;
 use kadlab::id::NodeId;
+use kadlab::lookup::disjoint::{Disjoint, DisjointParams};
+use kadlab::lookup::kademlia::PeerState;
 use kadlab::lookup::{
-    Budget, EndReason, LookupAction, LookupConfig, LookupMode, LookupOutcome, LookupStrategy,
-    Reply, StrategyName,
+    Budget, EndReason, Lookup, LookupAction, LookupConfig, LookupMode, LookupOutcome,
+    LookupStrategy, Reply, StrategyName,
 };
 use kadlab::routing::{RoutingConfig, RoutingTable};
 use kadlab::time::Time;
@@ -177,7 +179,7 @@ struct Run {
 }
 
 /// The in-flight bound of each strategy, checked after every poll and input.
-fn check_parallelism(lookup: &dyn LookupStrategy, config: &LookupConfig, when: &str) {
+fn check_parallelism<L: LookupStrategy + ?Sized>(lookup: &L, config: &LookupConfig, when: &str) {
     let in_flight = lookup.in_flight();
     let allowed = lookup.parallelism();
     match config.strategy {
@@ -208,6 +210,18 @@ fn check_parallelism(lookup: &dyn LookupStrategy, config: &LookupConfig, when: &
             if allowed == config.alpha {
                 assert!(in_flight <= config.alpha);
             }
+        }
+        StrategyName::Disjoint => {
+            // α per path, k per widened path (see `check_disjoint_paths`
+            // for the bound of each path).
+            assert!(allowed >= config.paths * config.alpha);
+            assert!(allowed <= config.paths * config.k.max(config.alpha));
+            assert!(
+                in_flight <= allowed,
+                "disjoint: {in_flight} in flight > parallelism() = {allowed} (α = {}, d = {}, {when})",
+                config.alpha,
+                config.paths
+            );
         }
     }
 }
@@ -251,11 +265,25 @@ fn drive(
     delays: Delays,
     seed: u64,
 ) -> Run {
+    let lookup = config.start(net.table(origin), target, LookupMode::FindNode);
+    drive_lookup(net, config, origin, lookup, delays, seed, |_, _| {})
+}
+
+/// Drive `lookup`, started by node `origin` as `config` says, to its end
+/// like [`drive`]; `inspect` looks at it after every poll and every input.
+fn drive_lookup<L: LookupStrategy + ?Sized>(
+    net: &mut Network,
+    config: &LookupConfig,
+    origin: usize,
+    mut lookup: Box<L>,
+    delays: Delays,
+    seed: u64,
+    mut inspect: impl FnMut(&L, &str),
+) -> Run {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let timeout_ms = config.rpc_timeout_ms;
     let local = net.contacts[origin].id;
-    let mut lookup = config.start(net.table(origin), target, LookupMode::FindNode);
-    assert_eq!(lookup.target(), &target);
+    let target = *lookup.target();
     assert_eq!(lookup.name(), config.strategy.as_str());
 
     let mut queue = EventQueue {
@@ -280,6 +308,7 @@ fn drive(
         );
         let action = lookup.poll(now);
         check_parallelism(lookup.as_ref(), config, "after poll");
+        inspect(lookup.as_ref(), "after poll");
         match action {
             LookupAction::Finished(outcome) => break outcome,
             LookupAction::Send(contacts) => {
@@ -374,6 +403,7 @@ fn drive(
                             }
                         }
                         check_parallelism(lookup.as_ref(), config, "after an input");
+                        inspect(lookup.as_ref(), "after an input");
                     }
                 }
             }
@@ -490,7 +520,7 @@ fn check_outcome(net: &Network, config: &LookupConfig, origin: usize, run: &Run)
                 assert!(result.is_empty(), "query-rest: Exhausted with a shortlist");
             }
         }
-        StrategyName::KActive | StrategyName::Kademlia => {
+        StrategyName::KActive | StrategyName::Kademlia | StrategyName::Disjoint => {
             // Only nodes that answered are returned.
             for c in result {
                 assert!(
@@ -519,6 +549,8 @@ struct Case {
     budget: Option<u32>,
     rpc_timeout_ms: u64,
     round_timeout_ms: u64,
+    /// d, the paths of `disjoint`.
+    paths: usize,
     weights: [u32; 5],
     /// 0: a random id; 1: some node's id; 2: the origin's own id.
     target_kind: u8,
@@ -528,7 +560,7 @@ fn case() -> impl Strategy<Value = Case> {
     (
         (any::<u64>(), 20usize..=200, 1usize..=20, 2usize..=20),
         (1usize..=5, 1usize..=5, proptest::option::of(1u32..=40)),
-        (2u64..=3000, 1u64..=4000),
+        (2u64..=3000, 1u64..=4000, 1usize..=8),
         (1u32..=12, 0u32..=3, 0u32..=3, 0u32..=3, 0u32..=3),
         0u8..=2,
     )
@@ -536,7 +568,7 @@ fn case() -> impl Strategy<Value = Case> {
             |(
                 (seed, nodes, bucket_size, k),
                 (alpha, delta, budget),
-                (rpc_timeout_ms, round_timeout_ms),
+                (rpc_timeout_ms, round_timeout_ms, paths),
                 (answers, errors, silent, late, twice),
                 target_kind,
             )| Case {
@@ -549,6 +581,7 @@ fn case() -> impl Strategy<Value = Case> {
                 budget,
                 rpc_timeout_ms,
                 round_timeout_ms,
+                paths,
                 weights: [answers, errors, silent, late, twice],
                 target_kind,
             },
@@ -565,6 +598,7 @@ impl Case {
             budget: self.budget.map_or(Budget::Unlimited, Budget::Requests),
             rpc_timeout_ms: self.rpc_timeout_ms,
             round_timeout_ms: self.round_timeout_ms,
+            paths: self.paths,
         };
         config.validate().expect("a valid configuration");
         config
@@ -616,6 +650,141 @@ fn check_invariants(case: &Case) {
     }
 }
 
+/// The `disjoint` lookup `config.start` starts, with its concrete type, so
+/// that its paths can be inspected.
+fn start_disjoint(
+    net: &mut Network,
+    config: &LookupConfig,
+    origin: usize,
+    target: NodeId,
+) -> Box<Lookup<Disjoint>> {
+    let table = net.table(origin);
+    let seeds = table.closest(&target, config.seed_count());
+    let spec = config.spec(*table.local_id(), target, LookupMode::FindNode);
+    let params = DisjointParams {
+        alpha: config.alpha,
+        paths: config.paths,
+    };
+    let rule = Disjoint::new(params, config.k, target, &seeds);
+    Box::new(Lookup::new(spec, &seeds, rule))
+}
+
+/// What holds of `disjoint`'s paths at every moment: no node is in two
+/// paths' shortlists; each node a path holds is owned by that path; a
+/// node was asked exactly when its path has moved it past `NotContacted`,
+/// and is in flight exactly when its path waits for it; each path keeps
+/// its own bound, and the lookup's requests in flight are the paths'.
+fn check_disjoint_paths(lookup: &Lookup<Disjoint>, config: &LookupConfig, when: &str) {
+    let rule = lookup.rule();
+    let ctx = lookup.context();
+    assert_eq!(rule.paths().len(), config.paths);
+    let mut seen = HashSet::new();
+    let mut waiting = 0;
+    for (p, path) in rule.paths().iter().enumerate() {
+        assert!(
+            path.waiting() <= path.parallelism(),
+            "path {p}: {} waiting > its parallelism {} ({when})",
+            path.waiting(),
+            path.parallelism()
+        );
+        waiting += path.waiting();
+        for (c, state) in path.shortlist() {
+            let id = c.id;
+            assert!(seen.insert(id), "{id} in two paths' shortlists ({when})");
+            assert_eq!(rule.owner(&id), Some(p), "{id} in path {p} ({when})");
+            assert_eq!(
+                *state != PeerState::NotContacted,
+                ctx.was_contacted(&id),
+                "{id} of path {p} is {state:?} ({when})"
+            );
+            assert_eq!(
+                *state == PeerState::Waiting,
+                ctx.is_in_flight(&id),
+                "{id} of path {p} is {state:?} ({when})"
+            );
+        }
+    }
+    assert_eq!(
+        waiting,
+        ctx.in_flight(),
+        "paths' waiting ≠ in flight ({when})"
+    );
+}
+
+/// `disjoint` on the case's network, built as `Lookup<Disjoint>` and
+/// inspected at every step (see [`check_disjoint_paths`]); a path that has
+/// ended learns nothing more; every node asked belongs to exactly one path,
+/// and the result comes from the paths' responders. The same lookup started
+/// by the configuration does exactly the same.
+fn check_disjoint(case: &Case) {
+    let routing = RoutingConfig {
+        k: case.bucket_size,
+        ..RoutingConfig::default()
+    };
+    let mut net = Network::new(case.seed, case.nodes, routing, case.weights);
+    let (origin, target) = case.lookup(&net);
+    let config = case.config(StrategyName::Disjoint);
+    for (i, delays) in [Delays::Random, Delays::Fifo].into_iter().enumerate() {
+        let seed = case.seed.wrapping_add(i as u64);
+        let lookup = start_disjoint(&mut net, &config, origin, target);
+        // Shortlist size of each path when it ended.
+        let mut at_end: Vec<Option<usize>> = vec![None; config.paths];
+        let mut last = None;
+        let run = drive_lookup(
+            &mut net,
+            &config,
+            origin,
+            lookup,
+            delays,
+            seed,
+            |l, when| {
+                check_disjoint_paths(l, &config, when);
+                for (p, ended) in l.rule().ended().iter().enumerate() {
+                    let len = l.rule().paths()[p].shortlist().count();
+                    match (ended, at_end[p]) {
+                        (Some(_), None) => at_end[p] = Some(len),
+                        (Some(_), Some(then)) => {
+                            assert_eq!(len, then, "path {p} learned of a node after it ended")
+                        }
+                        (None, _) => {}
+                    }
+                }
+                last = Some(l.rule().clone());
+            },
+        );
+        check_outcome(&net, &config, origin, &run);
+        let rule = last.expect("inspected at least once");
+        assert!(
+            rule.ended().iter().all(Option::is_some),
+            "a path still running"
+        );
+        for c in &run.sent {
+            let p = rule.owner(&c.id).expect("a node asked by no path");
+            let state = rule.paths()[p]
+                .shortlist()
+                .find(|(s, _)| s.id == c.id)
+                .map(|(_, state)| *state);
+            assert!(
+                matches!(state, Some(s) if s != PeerState::NotContacted),
+                "{} asked, but {state:?} in its path {p}",
+                c.id
+            );
+        }
+        let responders: HashSet<NodeId> = rule
+            .paths()
+            .iter()
+            .flat_map(|p| p.responders().map(|c| c.id))
+            .collect();
+        for c in &run.outcome.result {
+            assert!(responders.contains(&c.id), "{} answered no path", c.id);
+        }
+
+        let configured = drive(&mut net, &config, origin, target, delays, seed);
+        assert_eq!(configured.outcome, run.outcome);
+        assert_eq!(configured.sent, run.sent);
+    }
+}
+
 proptest! {
     #![proptest_config(proptest_config())]
 
@@ -625,12 +794,21 @@ proptest! {
         check_invariants(&case);
     }
 
+    /// See [`check_disjoint`].
+    #[test]
+    fn disjoint_paths_never_share_a_node(case in case()) {
+        check_disjoint(&case);
+    }
+
     /// With every node answering in time on a network where every table
     /// holds every other node, `kademlia` (in any reply order) and
     /// `k-active` (replies in the order asked: with replies reordered it
     /// may stop at k answers while a closer node is still being waited
     /// for, as its seed does) return exactly the true k closest nodes; so
-    /// does `delta` without a budget, which visits every node.
+    /// does `delta` without a budget, which visits every node, and
+    /// `disjoint` with any number of paths, in any reply order (every reply
+    /// names the true k closest, each is claimed by the first path to hear
+    /// of it, and always lies in that path's window of k).
     #[test]
     fn exact_on_a_fully_known_network_without_failures(
         seed in any::<u64>(),
@@ -638,6 +816,7 @@ proptest! {
         k in 2usize..=20,
         alpha in 1usize..=5,
         delta in 1usize..=5,
+        paths in 1usize..=16,
         target_kind in 0u8..=2,
     ) {
         let case = Case {
@@ -650,6 +829,7 @@ proptest! {
             budget: None,
             rpc_timeout_ms: 2000,
             round_timeout_ms: 2000,
+            paths,
             weights: [1, 0, 0, 0, 0],
             target_kind,
         };
@@ -663,6 +843,8 @@ proptest! {
             (StrategyName::Kademlia, Delays::Fifo),
             (StrategyName::KActive, Delays::Fifo),
             (StrategyName::Delta, Delays::Random),
+            (StrategyName::Disjoint, Delays::Random),
+            (StrategyName::Disjoint, Delays::Fifo),
         ];
         for (i, (strategy, delays)) in runs.into_iter().enumerate() {
             let config = case.config(strategy);
@@ -677,9 +859,13 @@ proptest! {
                 delays,
                 k
             );
-            if strategy != StrategyName::Delta {
-                let reason = if nodes > k { EndReason::Converged } else { EndReason::Exhausted };
-                prop_assert_eq!(run.outcome.reason, reason);
+            let converges = nodes > k;
+            match strategy {
+                StrategyName::Delta => {}
+                _ => {
+                    let reason = if converges { EndReason::Converged } else { EndReason::Exhausted };
+                    prop_assert_eq!(run.outcome.reason, reason);
+                }
             }
         }
     }
@@ -701,6 +887,7 @@ fn kademlia_never_narrows_below_its_requests_in_flight() {
         budget: None,
         rpc_timeout_ms: 4,
         round_timeout_ms: 1,
+        paths: 4,
         weights: [12, 3, 0, 3, 1],
         target_kind: 0,
     });

@@ -352,7 +352,8 @@ impl LookupConfig {
     /// Start a lookup for `spec` from explicit starting contacts, for
     /// callers without a routing table. The local node and repeats are
     /// dropped, the rest sorted closest first and cut to the strategy's
-    /// starting size (α or δ), as if they were a routing table.
+    /// starting size (α, δ, or k for `disjoint`), as if they were a routing
+    /// table.
     pub fn start_from(&self, spec: LookupSpec, seeds: &[Contact]) -> Box<dyn LookupStrategy> {
         let target = spec.target;
         let mut seeds: Vec<Contact> = seeds

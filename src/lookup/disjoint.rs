@@ -8,7 +8,9 @@
 //!   own shortlist and its own α in flight;
 //! - a node is used by at most one path, the first to claim it: a path
 //!   claims a contact when it adds it to its shortlist (from the start, or
-//!   from a reply), and ignores contacts another path has claimed;
+//!   from a reply), and ignores contacts another path has claimed; a path
+//!   that has ended claims nothing more (a late reply to it is recorded,
+//!   its contacts are not taken from the paths still running);
 //! - the lookup ends when every path has ended; one path's failures never
 //!   hold up the others. Result: the k closest nodes that answered, over
 //!   all paths.
@@ -17,9 +19,10 @@
 //! - claiming on learning (not on asking) keeps the paths disjoint in what
 //!   they *know*, not only in whom they ask, which is what makes a path
 //!   that meets an adversary unable to pass its lies to another path;
-//! - the lookup ends `Converged` if any path converged (found k answering
-//!   nodes in its own window), `NoContacts` if no path had a contact, and
-//!   `Exhausted` otherwise;
+//! - the lookup ends `Converged` when the paths together found k answering
+//!   nodes (no single path need: on a network whose k closest are already
+//!   known, the seeds *are* the answer, dealt over d paths), `NoContacts`
+//!   if no path had a contact, and `Exhausted` otherwise;
 //! - with d larger than the number of starting contacts, the extra paths
 //!   start empty and end at once.
 
@@ -96,6 +99,14 @@ impl Rule for Disjoint {
         let Some(p) = self.owner(&from.id) else {
             return;
         };
+        if self.ended[p].is_some() {
+            // A late reply to a path that has ended (its request had left
+            // the path's window): the path asks nobody again, so it claims
+            // nothing, and leaves what the reply brings to the paths still
+            // running, which learn of it only from their own replies.
+            self.paths[p].on_response(ctx, &from, &[]);
+            return;
+        }
         let mut own = Vec::with_capacity(contacts.len());
         for &c in contacts {
             match self.owner.entry(c.id) {
@@ -135,7 +146,8 @@ impl Rule for Disjoint {
             return Step::Wait(None);
         }
         let reasons = || self.ended.iter().flatten();
-        Step::Finish(if reasons().any(|r| *r == EndReason::Converged) {
+        let answered: usize = self.paths.iter().map(|p| p.responders().count()).sum();
+        Step::Finish(if answered >= self.k {
             EndReason::Converged
         } else if reasons().all(|r| *r == EndReason::NoContacts) {
             EndReason::NoContacts

@@ -7,8 +7,8 @@
 //! The local node is [`ME`], the id farthest from the target (every bit
 //! flipped).
 //!
-//! - [`Setup`]: a strategy, small parameters (α = δ = 2, k = 4 unless a test
-//!   says otherwise), the target and the mode. `start(table)` starts a
+//! - [`Setup`]: a strategy, small parameters (α = δ = d = 2, k = 4 unless a
+//!   test says otherwise), the target and the mode. `start(table)` starts a
 //!   lookup from the routing table's closest contacts, as
 //!   `LookupConfig::start` would.
 //! - [`Net`]: a scripted network: who answers with which nodes (and maybe a
@@ -17,7 +17,9 @@
 //!   panics.
 //! - [`Driver`]: carries out the lookup's actions on a `Net` in virtual time
 //!   and records a [`Trace`]: every batch sent, every reply the lookup
-//!   ignored, and the outcome.
+//!   ignored, and the outcome. It drives a `Box<dyn LookupStrategy>` from
+//!   a `Setup`, or (`Driver::with_lookup`) a lookup of a concrete type, so
+//!   that a test can look inside its rule while it runs.
 //!
 //! Time: a reply (or error) arrives [`LATENCY_MS`] after its request unless
 //! `Net::delay` says otherwise. Replies are delivered in order of arrival;
@@ -162,6 +164,12 @@ impl Setup {
         self
     }
 
+    /// With d disjoint paths (`disjoint` only).
+    pub fn paths(mut self, d: usize) -> Setup {
+        self.config.paths = d;
+        self
+    }
+
     /// With a round timeout (`query-rest` only).
     pub fn round_timeout_ms(mut self, ms: u64) -> Setup {
         self.config.round_timeout_ms = ms;
@@ -182,23 +190,33 @@ impl Setup {
         self
     }
 
-    /// Start a lookup from a routing table holding the nodes `table`. Like
-    /// `LookupConfig::start`, the lookup starts from the table's
-    /// `seed_count()` closest contacts (α, or δ for `delta`).
-    pub fn start(&self, table: &[u32]) -> Box<dyn LookupStrategy> {
-        self.config.validate().expect("a valid configuration");
+    /// The routing table's contacts a lookup starts from, as
+    /// `LookupConfig::start` picks them: the `seed_count()` closest (α, δ
+    /// for `delta`, k for `disjoint`), closest first.
+    pub fn seeds(&self, table: &[u32]) -> Vec<Contact> {
         let mut closest = table.to_vec();
         closest.sort_unstable(); // a node's number is its distance
         closest.truncate(self.config.seed_count());
-        let seeds = self.ids.contacts(&closest);
-        let spec = LookupSpec {
+        self.ids.contacts(&closest)
+    }
+
+    /// The spec of this setup's lookups (local node [`ME`]).
+    pub fn spec(&self) -> LookupSpec {
+        LookupSpec {
             local: self.ids.id(ME),
             target: self.ids.target,
             mode: self.mode,
             k: self.config.k,
             rpc_timeout: self.config.rpc_timeout(),
-        };
-        self.config.start_from(spec, &seeds)
+        }
+    }
+
+    /// Start a lookup from a routing table holding the nodes `table`. Like
+    /// `LookupConfig::start`, the lookup starts from the table's
+    /// `seed_count()` closest contacts (see [`Setup::seeds`]).
+    pub fn start(&self, table: &[u32]) -> Box<dyn LookupStrategy> {
+        self.config.validate().expect("a valid configuration");
+        self.config.start_from(self.spec(), &self.seeds(table))
     }
 
     /// Run a lookup from `table` over `net` to the end.
@@ -297,10 +315,11 @@ struct OnItsWay {
     from: u32,
 }
 
-/// Runs one lookup over a [`Net`] in virtual time.
-pub struct Driver<'n> {
+/// Runs one lookup over a [`Net`] in virtual time: a boxed
+/// `dyn LookupStrategy` unless built by [`Driver::with_lookup`].
+pub struct Driver<'n, L: LookupStrategy + ?Sized = dyn LookupStrategy> {
     /// The lookup; tests may feed it messages of their own.
-    pub lookup: Box<dyn LookupStrategy>,
+    pub lookup: Box<L>,
     /// The current virtual time.
     pub now: Time,
     /// Every `Send` so far, as node numbers, in order.
@@ -321,8 +340,16 @@ pub struct Driver<'n> {
 impl<'n> Driver<'n> {
     /// Start a lookup for `setup` from `table`, over `net`, at time zero.
     pub fn new(setup: &Setup, table: &[u32], net: &'n Net) -> Driver<'n> {
+        Driver::with_lookup(setup, setup.start(table), net)
+    }
+}
+
+impl<'n, L: LookupStrategy + ?Sized> Driver<'n, L> {
+    /// Drive `lookup`, already started (for `setup`'s target and k), over
+    /// `net` from time zero.
+    pub fn with_lookup(setup: &Setup, lookup: Box<L>, net: &'n Net) -> Driver<'n, L> {
         Driver {
-            lookup: setup.start(table),
+            lookup,
             now: Time::ZERO,
             batches: Vec::new(),
             delivered: Vec::new(),
@@ -417,7 +444,7 @@ impl<'n> Driver<'n> {
     }
 
     /// Step until `done` holds (panics if the lookup finishes first).
-    pub fn run_until(&mut self, done: impl Fn(&Driver<'n>) -> bool) {
+    pub fn run_until(&mut self, done: impl Fn(&Driver<'n, L>) -> bool) {
         while !done(self) {
             if let Some(outcome) = self.step() {
                 panic!("the lookup finished before the awaited moment: {outcome:?}");
