@@ -83,6 +83,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                     .unwrap_or_else(|| "-".into())
             ),
             DriverEvent::Failed(t, to, error) => println!("{t}  {} failed: {error}", short(&to.id)),
+            DriverEvent::Phase(t, phase) => println!("{t}  [{phase}]"),
+            DriverEvent::Finished(..) => {}
         }
     }
     let truth: Vec<NodeId> = task

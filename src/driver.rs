@@ -58,12 +58,24 @@ pub enum DriverEvent {
     Replied(Time, Contact, Vec<Contact>),
     /// A request failed (or timed out in the transport).
     Failed(Time, Contact, TransportError),
+    /// The strategy's phase changed (see
+    /// [`LookupStrategy::phase`](crate::lookup::LookupStrategy::phase)); only
+    /// for observers that [want phases](DriverObserver::wants_phases).
+    Phase(Time, String),
+    /// The strategy finished.
+    Finished(Time, LookupOutcome),
 }
 
 /// Where driver events go; `()` ignores them.
 pub trait DriverObserver {
     /// Called for every event.
     fn event(&mut self, event: DriverEvent);
+
+    /// Whether to describe the strategy's phase after every step: it costs
+    /// a string per step, so bulk runs (the simulator) do without.
+    fn wants_phases(&self) -> bool {
+        false
+    }
 }
 
 impl DriverObserver for () {
@@ -73,6 +85,10 @@ impl DriverObserver for () {
 impl DriverObserver for Vec<DriverEvent> {
     fn event(&mut self, event: DriverEvent) {
         self.push(event);
+    }
+
+    fn wants_phases(&self) -> bool {
+        true
     }
 }
 
@@ -115,10 +131,22 @@ where
             Err(_) => Err(TransportError::Timeout),
         }
     };
+    let mut phase = String::new();
     let outcome = loop {
         let now = clock.now();
-        match lookup.poll(now) {
-            LookupAction::Finished(outcome) => break outcome,
+        let action = lookup.poll(now);
+        if observer.wants_phases() {
+            let current = lookup.phase();
+            if current != phase {
+                observer.event(DriverEvent::Phase(now, current.clone()));
+                phase = current;
+            }
+        }
+        match action {
+            LookupAction::Finished(outcome) => {
+                observer.event(DriverEvent::Finished(now, outcome.clone()));
+                break outcome;
+            }
             LookupAction::Send(contacts) => {
                 observer.event(DriverEvent::Sent(now, contacts.clone()));
                 for to in contacts {

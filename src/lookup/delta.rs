@@ -139,4 +139,17 @@ impl Rule for Delta {
     fn parallelism(&self) -> usize {
         self.params.delta
     }
+
+    fn phase(&self, ctx: &LookupContext) -> String {
+        let budget = match self.params.budget {
+            Budget::Unlimited => "no budget".to_string(),
+            Budget::Requests(_) => format!("{} requests of budget left", self.budget_left(ctx)),
+        };
+        format!(
+            "up to δ={} in flight, always the closest contact not yet asked; {} seen, {} not yet asked, {budget}",
+            self.params.delta,
+            self.seen_contacts.len(),
+            self.frontier.len()
+        )
+    }
 }

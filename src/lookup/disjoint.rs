@@ -167,4 +167,23 @@ impl Rule for Disjoint {
     fn parallelism(&self) -> usize {
         self.paths.iter().map(Path::parallelism).sum()
     }
+
+    fn phase(&self, _ctx: &LookupContext) -> String {
+        let paths: Vec<String> = self
+            .paths
+            .iter()
+            .zip(&self.ended)
+            .enumerate()
+            .map(|(i, (path, ended))| match ended {
+                Some(reason) => format!("path {i} ended {reason}"),
+                None if path.is_widened() => format!("path {i} widened"),
+                None => format!("path {i} running"),
+            })
+            .collect();
+        format!(
+            "{} disjoint paths, each the paper's rule: {}",
+            self.paths.len(),
+            paths.join(", ")
+        )
+    }
 }

@@ -160,4 +160,18 @@ impl Rule for KActive {
     fn parallelism(&self) -> usize {
         self.params.alpha
     }
+
+    fn phase(&self, ctx: &LookupContext) -> String {
+        match self.phase {
+            Phase::Start | Phase::Converging => format!(
+                "phase 1: α={} in flight, closest first, until a reply brings nothing closer",
+                self.params.alpha
+            ),
+            Phase::FillingUp => format!(
+                "phase 2: a reply brought nothing closer; asking on until k={} nodes have answered ({} so far)",
+                ctx.k(),
+                self.queried.len()
+            ),
+        }
+    }
 }

@@ -188,6 +188,21 @@ impl Path {
             .map(|(c, _)| *c)
     }
 
+    /// The path's stage, in words.
+    pub fn describe(&self) -> String {
+        if self.widened {
+            format!(
+                "widened: α={} replies in a row brought nothing closer, so every unasked contact among the k={} closest is asked",
+                self.alpha, self.k
+            )
+        } else {
+            format!(
+                "α={} in flight among the k={} closest known, closest first",
+                self.alpha, self.k
+            )
+        }
+    }
+
     /// Requests the path allows in flight: α, or k once widened.
     pub fn parallelism(&self) -> usize {
         if self.widened {
@@ -244,5 +259,9 @@ impl Rule for Kademlia {
 
     fn parallelism(&self) -> usize {
         self.path.parallelism()
+    }
+
+    fn phase(&self, _ctx: &LookupContext) -> String {
+        self.path.describe()
     }
 }

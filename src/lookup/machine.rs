@@ -46,6 +46,11 @@ pub trait Rule: Send {
 
     /// Requests the rule allows in flight right now.
     fn parallelism(&self) -> usize;
+
+    /// Where the rule stands, in words, for narration: the examples and
+    /// traces print it whenever it changes, so what they say is what the
+    /// rule decides on, not a retelling of it.
+    fn phase(&self, ctx: &LookupContext) -> String;
 }
 
 /// A lookup run by rule `R`; implements [`LookupStrategy`].
@@ -219,5 +224,9 @@ impl<R: Rule> LookupStrategy for Lookup<R> {
 
     fn stats(&self) -> LookupStats {
         self.ctx.stats
+    }
+
+    fn phase(&self) -> String {
+        self.rule.phase(&self.ctx)
     }
 }

@@ -134,4 +134,10 @@ pub trait LookupStrategy: Send {
 
     /// Statistics so far.
     fn stats(&self) -> LookupStats;
+
+    /// Where the strategy stands, in words (its phase, round or widening),
+    /// for narration. Strategies outside this crate may leave it empty.
+    fn phase(&self) -> String {
+        String::new()
+    }
 }

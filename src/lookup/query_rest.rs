@@ -214,4 +214,20 @@ impl Rule for QueryRest {
             self.params.alpha
         }
     }
+
+    fn phase(&self, _ctx: &LookupContext) -> String {
+        if self.query_rest {
+            format!(
+                "query the rest: a round brought nothing closer, so all {} contacts left in the shortlist are asked once, then the lookup stops",
+                self.shortlist.len()
+            )
+        } else {
+            format!(
+                "round {}: asking the first α={} of the shortlist ({} listed); a round that brings nothing closer triggers the last round",
+                self.rounds_started,
+                self.params.alpha,
+                self.shortlist.len()
+            )
+        }
+    }
 }
