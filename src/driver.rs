@@ -59,7 +59,7 @@ pub enum DriverEvent {
     /// A request failed (or timed out in the transport).
     Failed(Time, Contact, TransportError),
     /// The strategy's phase changed (see
-    /// [`LookupStrategy::phase`](crate::lookup::LookupStrategy::phase)); only
+    /// [`LookupStrategy::phase`]); only
     /// for observers that [want phases](DriverObserver::wants_phases).
     Phase(Time, String),
     /// The strategy finished.

@@ -7,25 +7,67 @@
 //!
 //! # The strategies
 //!
-//! Three come from open-source seeds, two are references:
+//! Every strategy answers one question — which k live nodes are closest
+//! (XOR) to a 160-bit target? — and differs only in whom it asks next and
+//! when it stops. Three come from open-source seeds and are reproduced
+//! with their quirks; two are references to measure them against. The
+//! precise rules are in `ALGORITHMS.md` (section numbers below); each
+//! module restates its rule and lists where, and why, it deviates from its
+//! seed.
 //!
-//! - [`delta`](lookup::delta) — *delta-bounded best-effort*: δ requests in
-//!   flight, ask the closest contact not yet asked, stop when nothing is left
-//!   or the budget is spent, and return the k closest of everything **seen**,
-//!   answered or not. Cheap, and under churn it returns dead nodes.
-//! - [`query-rest`](lookup::query_rest) — *closest-unchanged / query-rest*:
-//!   rounds over the first α shortlist positions; when a round brings nothing
-//!   closer, ask everything left in the shortlist once and stop.
-//! - [`k-active`](lookup::k_active) — *shortlist-until-k-active*: α in flight
-//!   until a reply brings nothing closer, then keep asking until k nodes have
-//!   answered; returns only nodes that answered.
-//! - [`kademlia`](lookup::kademlia) — the paper's rule: α in flight among the
-//!   k closest known, widen to all k when a batch brings nothing closer,
-//!   finish when the k closest known have all answered.
+//! The seeds:
 //!
-//! The exact rules, and how the strategies are judged (recall of the true k
-//! closest against RPCs spent), are in `ALGORITHMS.md`; each strategy's
-//! module lists where it deviates from its seed and why.
+//! - [`delta`](lookup::delta) — *delta-bounded best-effort* (§1, the Go
+//!   seed's `IterativeFindNode`). Start from the δ closest routing-table
+//!   contacts; keep δ requests in flight, always to the closest contact not
+//!   yet asked; every new contact in a reply is *seen* and joins the
+//!   frontier. Stop asking when the frontier is empty or `budget` requests
+//!   (default k) have been sent, then wait only for those in flight. Return
+//!   the k closest of everything **seen**, answered or not: cheap, and under
+//!   churn it returns dead nodes (the report's `stale`).
+//! - [`query-rest`](lookup::query_rest) — *closest-unchanged / query-rest*
+//!   (§2, the Go seed's `iterate`). Rounds over the first α *positions* of
+//!   an uncapped shortlist (so a round may send fewer than α requests); a
+//!   round waits for all its requests or its round timeout, and failed
+//!   contacts leave the shortlist. When a round brings nothing closer, one
+//!   last round asks **every** contact left in the shortlist, and the
+//!   lookup stops. Return the first k of the shortlist, which can hold
+//!   contacts from the last round's replies that were never asked.
+//! - [`k-active`](lookup::k_active) — *shortlist-until-k-active* (§3, the
+//!   Rust seed's `lookup_nodes`). Phase 1 keeps α in flight, closest first,
+//!   until a reply brings nothing closer; phase 2 keeps asking until k nodes
+//!   have answered or nothing is left. Return the k closest nodes that
+//!   **answered**: all alive during the lookup, though not always the true
+//!   k closest.
+//!
+//! The references:
+//!
+//! - [`kademlia`](lookup::kademlia) — the paper's rule (Maymounkov &
+//!   Mazières 2002, §4). α in flight among the k closest known, failed
+//!   contacts dropped; when α replies in a row bring nothing closer, widen
+//!   for good to every unasked contact among the k closest; finish when the
+//!   k closest known have all answered, and return them.
+//! - [`disjoint`](lookup::disjoint) — S/Kademlia's disjoint paths (Baumgart
+//!   & Mies 2007, §5), the reference under attack. The k closest contacts
+//!   are dealt round-robin to d paths (default 4), each running the paper's
+//!   rule with its own shortlist; a node belongs to at most one path, so an
+//!   adversary met on one path cannot mislead the others. Return the k
+//!   closest nodes that answered on any path; the cost grows about linearly
+//!   with d.
+//!
+//! All of them keep the rules every strategy shares (enforced by
+//! [`Lookup`](lookup::Lookup)): the local node is never asked or returned,
+//! no node is asked twice in one lookup, every request has a timeout
+//! (default 2 s), and every lookup ends, with one
+//! [`EndReason`](lookup::EndReason). FIND_VALUE runs the same walk and stops
+//! at the first value that verifies against the target.
+//!
+//! They are judged on the simulator ([`sim`]) by recall@k — the share of
+//! the true k closest (the nodes nearest the target that were alive when
+//! the lookup started) found — against what they cost: RPCs, timeouts,
+//! rounds and latency. `kadlab compare` prints the table, `kadlab sweep`
+//! draws each strategy's cost/accuracy curve, and `kadlab trace`
+//! ([`trace`]) draws a single lookup, request by request.
 //!
 //! # Shape
 //!
@@ -80,4 +122,5 @@ pub mod report;
 pub mod routing;
 pub mod sim;
 pub mod time;
+pub mod trace;
 pub mod transport;

@@ -139,6 +139,8 @@ pub struct NetworkArgs {
     #[arg(long, value_parser = probability)]
     pub loss: Option<f64>,
     /// Session model: none, exp:<mean_s> or weibull:<shape>:<scale_s>.
+    // The placeholders are for --help, not HTML.
+    #[allow(rustdoc::invalid_html_tags)]
     #[arg(long)]
     pub churn: Option<ChurnModel>,
     /// Fraction of nodes that never answer (NAT), 0 to 1.

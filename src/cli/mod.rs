@@ -4,6 +4,7 @@ pub mod compare;
 pub mod eclipse;
 pub mod net;
 pub mod sweep;
+pub mod trace;
 
 use std::process::ExitCode;
 
@@ -26,6 +27,14 @@ enum Command {
     /// Vary one parameter (α, δ or delta's budget) and draw each strategy's
     /// recall-against-RPCs curve as SVG, with the JSON behind it.
     Sweep(sweep::SweepArgs),
+    /// Run one simulated lookup and draw it as SVG: each request by time and
+    /// distance to the target, coloured by outcome, with the result and the
+    /// true k closest; prints a one-paragraph summary.
+    ///
+    /// The network is compare's for the same flags, but with 2,000 nodes
+    /// unless --nodes (or the config file) says otherwise; --lookup N picks
+    /// the N-th FIND_NODE lookup of compare's workload, run alone.
+    Trace(trace::TraceArgs),
     /// Run a real DHT node over UDP (KRPC, BEP 5 / BEP 44) until Ctrl-C.
     Node(net::NodeCommand),
     /// Join through a bootstrap node and run one lookup with a chosen
@@ -46,6 +55,7 @@ pub fn main() -> ExitCode {
     let result = match &cli.command {
         Command::Compare(args) => compare::run(args),
         Command::Sweep(args) => sweep::run(args),
+        Command::Trace(args) => trace::run(args),
         Command::Node(args) => net::node(args),
         Command::Lookup(args) => net::lookup(args),
         Command::Put(args) => net::put(args),

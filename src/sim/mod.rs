@@ -1,6 +1,6 @@
 //! A deterministic simulated network for comparing lookup strategies.
 //!
-//! N nodes with their own [`RoutingTable`](crate::routing::RoutingTable)s
+//! N nodes with their own [`RoutingTable`]s
 //! live in one process. Time is **tokio's paused clock** on a current-thread
 //! runtime: a sleep returns at once with the clock moved to its deadline, so
 //! an hour of traffic runs in seconds, and the async lookup driver the UDP
