@@ -56,7 +56,9 @@ pub enum DriverEvent {
     Sent(Time, Vec<Contact>),
     /// A reply arrived and was given to the strategy.
     Replied(Time, Contact, Vec<Contact>),
-    /// A request failed (or timed out in the transport).
+    /// A request failed: an error or timeout from the transport, or the
+    /// lookup gave up on it (its own deadline, or a rule's round timer),
+    /// reported as [`TransportError::Timeout`].
     Failed(Time, Contact, TransportError),
     /// The strategy's phase changed (see
     /// [`LookupStrategy::phase`]); only
@@ -135,6 +137,9 @@ where
     let outcome = loop {
         let now = clock.now();
         let action = lookup.poll(now);
+        for contact in lookup.take_gave_up() {
+            observer.event(DriverEvent::Failed(now, contact, TransportError::Timeout));
+        }
         if observer.wants_phases() {
             let current = lookup.phase();
             if current != phase {

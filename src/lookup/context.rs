@@ -62,6 +62,7 @@ pub struct LookupContext {
     /// routing table).
     hops: HashMap<NodeId, u32>,
     pub(crate) stats: LookupStats,
+    gave_up: Vec<Contact>,
 }
 
 impl LookupContext {
@@ -76,6 +77,7 @@ impl LookupContext {
             contacted: HashSet::new(),
             hops,
             stats: LookupStats::default(),
+            gave_up: Vec::new(),
         }
     }
 
@@ -159,7 +161,20 @@ impl LookupContext {
     /// own (the round timeout of `query-rest`). Returns whether a request
     /// was in flight.
     pub fn abandon(&mut self, id: &NodeId) -> bool {
-        self.finish_request(id, false).is_some()
+        match self.finish_request(id, false) {
+            Some(contact) => {
+                self.gave_up.push(contact);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Requests given up since the last call (timed out by the lookup's own
+    /// deadline, or abandoned by the rule), oldest first: the shells report
+    /// them, since no reply or failure will ever be given to the lookup.
+    pub(crate) fn take_gave_up(&mut self) -> Vec<Contact> {
+        std::mem::take(&mut self.gave_up)
     }
 
     /// Requests whose deadline is at or before `now`, removed from the
@@ -174,6 +189,7 @@ impl LookupContext {
         for c in &expired {
             self.finish_request(&c.id, false);
         }
+        self.gave_up.extend_from_slice(&expired);
         expired
     }
 

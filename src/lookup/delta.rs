@@ -140,16 +140,16 @@ impl Rule for Delta {
         self.params.delta
     }
 
-    fn phase(&self, ctx: &LookupContext) -> String {
+    fn phase(&self, _ctx: &LookupContext) -> String {
         let budget = match self.params.budget {
-            Budget::Unlimited => "no budget".to_string(),
-            Budget::Requests(_) => format!("{} requests of budget left", self.budget_left(ctx)),
+            Budget::Unlimited => "nothing is left to ask".to_string(),
+            Budget::Requests(b) => {
+                format!("its budget of {b} requests is spent or nothing is left to ask")
+            }
         };
         format!(
-            "up to δ={} in flight, always the closest contact not yet asked; {} seen, {} not yet asked, {budget}",
-            self.params.delta,
-            self.seen_contacts.len(),
-            self.frontier.len()
+            "up to δ={} in flight, always the closest contact not yet asked; stops when {budget}, and returns the k closest of everything seen, answered or not",
+            self.params.delta
         )
     }
 }

@@ -168,9 +168,8 @@ impl Rule for KActive {
                 self.params.alpha
             ),
             Phase::FillingUp => format!(
-                "phase 2: a reply brought nothing closer; asking on until k={} nodes have answered ({} so far)",
-                ctx.k(),
-                self.queried.len()
+                "phase 2: a reply brought nothing closer; asking on until k={} nodes have answered, then returning the k closest that answered",
+                ctx.k()
             ),
         }
     }

@@ -192,12 +192,12 @@ impl Path {
     pub fn describe(&self) -> String {
         if self.widened {
             format!(
-                "widened: α={} replies in a row brought nothing closer, so every unasked contact among the k={} closest is asked",
+                "widened: α={} replies in a row brought nothing closer, so every unasked contact among the k={} closest is asked; done when the k closest known (failed ones left out) have all answered, returning those",
                 self.alpha, self.k
             )
         } else {
             format!(
-                "α={} in flight among the k={} closest known, closest first",
+                "α={} in flight among the k={} closest known, closest first; done when the k closest known (failed ones left out) have all answered, returning those",
                 self.alpha, self.k
             )
         }

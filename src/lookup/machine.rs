@@ -229,4 +229,8 @@ impl<R: Rule> LookupStrategy for Lookup<R> {
     fn phase(&self) -> String {
         self.rule.phase(&self.ctx)
     }
+
+    fn take_gave_up(&mut self) -> Vec<Contact> {
+        self.ctx.take_gave_up()
+    }
 }

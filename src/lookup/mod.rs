@@ -135,6 +135,14 @@ pub trait LookupStrategy: Send {
     /// Statistics so far.
     fn stats(&self) -> LookupStats;
 
+    /// Requests the strategy gave up on since the last call, without a reply
+    /// or failure from the shell: timed out by its own deadlines, or
+    /// abandoned by its rule (query-rest's round timer). The driver reports
+    /// them as failures, so every request ends in exactly one event.
+    fn take_gave_up(&mut self) -> Vec<Contact> {
+        Vec::new()
+    }
+
     /// Where the strategy stands, in words (its phase, round or widening),
     /// for narration. Strategies outside this crate may leave it empty.
     fn phase(&self) -> String {

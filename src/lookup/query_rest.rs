@@ -217,16 +217,11 @@ impl Rule for QueryRest {
 
     fn phase(&self, _ctx: &LookupContext) -> String {
         if self.query_rest {
-            format!(
-                "query the rest: a round brought nothing closer, so all {} contacts left in the shortlist are asked once, then the lookup stops",
-                self.shortlist.len()
-            )
+            "query the rest: a round brought nothing closer, so every contact left in the shortlist is asked once, then the lookup stops and returns the first k of the shortlist, asked or not".to_string()
         } else {
             format!(
-                "round {}: asking the first α={} of the shortlist ({} listed); a round that brings nothing closer triggers the last round",
-                self.rounds_started,
-                self.params.alpha,
-                self.shortlist.len()
+                "round {}: asking the first α={} of the shortlist; a round that brings nothing closer triggers the last round",
+                self.rounds_started, self.params.alpha
             )
         }
     }

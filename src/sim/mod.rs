@@ -28,7 +28,7 @@ pub use adversary::{Adversaries, AdversaryMode};
 pub use churn::{ChurnModel, Schedule};
 pub use network::{LatencyModel, SimNetwork, SimNode, SimTransport};
 pub use warmup::Warmup;
-pub use workload::{lookup_from, make_tasks, run_strategy, LookupRecord, LookupTask};
+pub use workload::{lookup_from, make_tasks, run_from, run_strategy, LookupRecord, LookupTask};
 
 use crate::contact::Contact;
 use crate::id::NodeId;

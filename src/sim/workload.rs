@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use crate::driver::{lock, run_lookup, Clock, DriverObserver};
 use crate::id::NodeId;
-use crate::lookup::{EndReason, LookupConfig, LookupMode, LookupOutcome};
+use crate::lookup::{EndReason, LookupConfig, LookupMode, LookupOutcome, LookupStrategy};
 use crate::sim::network::{SimNetwork, SimTransport};
 use crate::sim::{stream, streams, virtual_time_runtime, SimConfig};
 use crate::time::Time;
@@ -192,19 +192,34 @@ pub async fn lookup_from<O: DriverObserver + ?Sized>(
     clock: Clock,
     observer: &mut O,
 ) -> LookupOutcome {
-    let node = &net.nodes[origin as usize];
-    let mut lookup = config.start(&lock(&node.table), target, mode);
+    let mut lookup = config.start(&lock(&net.nodes[origin as usize].table), target, mode);
+    run_from(net, origin, &mut *lookup, mode, config, clock, observer).await
+}
+
+/// Node `origin` runs an already started `lookup` over the simulated
+/// network, for callers that keep the strategy to inspect it afterwards
+/// (the `disjoint` example reads which path asked whom).
+pub async fn run_from<O: DriverObserver + ?Sized>(
+    net: &Arc<SimNetwork>,
+    origin: u32,
+    lookup: &mut dyn LookupStrategy,
+    mode: LookupMode,
+    config: &LookupConfig,
+    clock: Clock,
+    observer: &mut O,
+) -> LookupOutcome {
     let transport = SimTransport {
         net: Arc::clone(net),
         from: origin,
         clock,
         rpc_timeout: config.rpc_timeout(),
     };
+    let table = &net.nodes[origin as usize].table;
     run_lookup(
-        &mut *lookup,
+        lookup,
         mode,
         &transport,
-        &node.table,
+        table,
         &clock,
         config.rpc_timeout(),
         observer,

@@ -1,0 +1,148 @@
+//! Every example runs, and its narration says when and why the lookup
+//! stopped and shows the behaviour its doc comment tells the reader to look
+//! for. The example files are compiled in here as modules, so `cargo test`
+//! runs their `narrate` functions directly (no `cargo run`).
+
+// Each example is its own binary and so declares the shared narration
+// (`examples/common/mod.rs`) itself; compiled together here, each brings its
+// own copy of it, which is harmless.
+#![allow(clippy::duplicate_mod)]
+
+use std::io;
+
+use kadlab::lookup::EndReason;
+
+#[allow(dead_code)]
+#[path = "../examples/delta.rs"]
+mod delta;
+#[allow(dead_code)]
+#[path = "../examples/disjoint.rs"]
+mod disjoint;
+#[allow(dead_code)]
+#[path = "../examples/k_active.rs"]
+mod k_active;
+#[allow(dead_code)]
+#[path = "../examples/kademlia.rs"]
+mod kademlia;
+#[allow(dead_code)]
+#[path = "../examples/query_rest.rs"]
+mod query_rest;
+#[allow(dead_code)]
+#[path = "../examples/side_by_side.rs"]
+mod side_by_side;
+
+/// What `narrate` wrote.
+fn narration(narrate: impl FnOnce(&mut Vec<u8>) -> io::Result<()>) -> String {
+    let mut out = Vec::new();
+    narrate(&mut out).expect("writing to a Vec never fails");
+    String::from_utf8(out).expect("the narration is UTF-8")
+}
+
+/// The end reason after `stopped: `, which every strategy narration
+/// prints once.
+fn stop_reason(text: &str) -> EndReason {
+    let stops: Vec<&str> = text
+        .lines()
+        .filter_map(|l| l.split_once("■ stopped: ").map(|(_, rest)| rest))
+        .collect();
+    assert_eq!(stops.len(), 1, "one stop line expected in:\n{text}");
+    EndReason::ALL
+        .into_iter()
+        .find(|r| stops[0].starts_with(&format!("{r} — ")))
+        .unwrap_or_else(|| panic!("no end reason in {:?}", stops[0]))
+}
+
+/// Every request is accounted for: one `←` line per answer and one `✗`
+/// line per failure (timeouts the lookup detected itself included), as
+/// many as the outcome's counters in the `Cost:` line.
+fn assert_every_request_told(text: &str) {
+    let events = |mark: &str| {
+        text.lines()
+            .filter(|l| l.trim_start().starts_with('+') && l.contains(mark))
+            .count()
+    };
+    let cost = text
+        .lines()
+        .find(|l| l.starts_with("Cost: "))
+        .unwrap_or_else(|| panic!("no Cost line in:\n{text}"));
+    let told = format!("({} answered, {} failed)", events(" ← "), events(" ✗ "));
+    assert!(cost.contains(&told), "{cost} vs {told}");
+}
+
+#[test]
+fn delta_example_returns_nodes_that_never_answered() {
+    let text = narration(delta::narrate);
+    assert_every_request_told(&text);
+    assert_eq!(stop_reason(&text), EndReason::BudgetSpent, "{text}");
+    assert!(text.contains("its budget of 8 requests is spent"), "{text}");
+    assert!(text.contains("never answered during the lookup"), "{text}");
+    assert!(text.contains("never asked"), "{text}");
+}
+
+#[test]
+fn query_rest_example_enters_its_query_the_rest_round() {
+    let text = narration(query_rest::narrate);
+    assert_every_request_told(&text);
+    assert_eq!(stop_reason(&text), EndReason::Converged, "{text}");
+    assert!(text.contains("rule: round 2"), "{text}");
+    assert!(text.contains("rule: query the rest"), "{text}");
+}
+
+#[test]
+fn k_active_example_switches_to_phase_2() {
+    let text = narration(k_active::narrate);
+    assert_every_request_told(&text);
+    assert_eq!(stop_reason(&text), EndReason::Converged, "{text}");
+    assert!(text.contains("rule: phase 1"), "{text}");
+    assert!(text.contains("rule: phase 2"), "{text}");
+    assert!(text.contains("Every returned node answered"), "{text}");
+}
+
+#[test]
+fn kademlia_example_widens() {
+    let text = narration(kademlia::narrate);
+    assert_every_request_told(&text);
+    assert_eq!(stop_reason(&text), EndReason::Converged, "{text}");
+    assert!(text.contains("rule: widened"), "{text}");
+    assert!(text.contains("gave no answer within 2000 ms"), "{text}");
+    assert!(text.contains("Every returned node answered"), "{text}");
+}
+
+#[test]
+fn disjoint_example_labels_every_request_with_its_path() {
+    let text = narration(disjoint::narrate);
+    assert_every_request_told(&text);
+    assert!(EndReason::ALL.contains(&stop_reason(&text)), "{text}");
+    for p in 0..4 {
+        assert!(text.contains(&format!("→ path {p} asks")), "{text}");
+    }
+    assert!(text.contains("belong to other paths"), "{text}");
+    // Every reply and failure line names its path.
+    let events = text.lines().filter(|l| l.trim_start().starts_with('+'));
+    for line in events.filter(|l| l.contains(" ← ") || l.contains(" ✗ ")) {
+        assert!(line.contains("[path "), "{line}");
+    }
+}
+
+#[test]
+fn side_by_side_example_compares_every_strategy() {
+    let text = narration(side_by_side::narrate);
+    for s in kadlab::lookup::StrategyName::ALL {
+        assert!(
+            text.contains(&format!("\n{:<11} ", s.as_str())),
+            "{s} row in {text}"
+        );
+        assert!(
+            text.contains(&format!("- {s} asked")),
+            "{s} sentence in {text}"
+        );
+    }
+    assert!(text.contains("stopped with BudgetSpent"), "{text}");
+    assert!(text.contains("stopped with Converged"), "{text}");
+    assert!(text.contains("nodes that never answered"), "{text}");
+}
+
+#[test]
+fn narration_is_deterministic() {
+    assert_eq!(narration(kademlia::narrate), narration(kademlia::narrate));
+}
