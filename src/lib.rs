@@ -121,6 +121,7 @@ pub mod protocol;
 pub mod report;
 pub mod routing;
 pub mod sim;
+pub mod stress;
 pub mod time;
 pub mod trace;
 pub mod transport;

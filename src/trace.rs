@@ -51,10 +51,10 @@ use crate::time::Time;
 pub enum RequestOutcome {
     /// A reply came back and the strategy took it.
     Answered,
-    /// An error, an unreachable node, or a timeout (the transport's or the
-    /// lookup's own).
+    /// An error, an unreachable node, or a timeout (the transport's, or the
+    /// lookup giving up on it: its own deadline or a rule's timer).
     Failed,
-    /// Neither: the lookup ended before the reply or the timeout.
+    /// Neither: the lookup ended while the request was still in flight.
     Unanswered,
 }
 
@@ -101,9 +101,8 @@ pub struct TracedRequest {
     pub to: Contact,
     /// When the request was sent.
     pub sent: Time,
-    /// When the reply or failure reached the strategy; for a request the
-    /// lookup timed out itself, its deadline. `None` for
-    /// [`RequestOutcome::Unanswered`].
+    /// When the reply or failure reached the strategy, or the lookup gave
+    /// up on it. `None` for [`RequestOutcome::Unanswered`].
     pub done: Option<Time>,
     /// What became of it.
     pub outcome: RequestOutcome,
@@ -198,10 +197,10 @@ impl Trace {
     /// driver reported them). `None` if they hold no
     /// [`DriverEvent::Finished`].
     ///
-    /// A request the driver reported no reply or failure for counts as
-    /// failed if its timeout (`config.rpc_timeout()`) had passed when the
-    /// lookup ended (the lookup timed it out itself), otherwise as
-    /// unanswered.
+    /// The driver reports every request's end, the requests the lookup gave
+    /// up on by itself included (as [`DriverEvent::Failed`]), so a request
+    /// with no reply or failure was still in flight when the lookup ended:
+    /// it counts as unanswered.
     pub fn from_events(
         config: &LookupConfig,
         origin: Contact,
@@ -254,13 +253,6 @@ impl Trace {
                 }
                 DriverEvent::Phase(t, text) => phases.push((*t, text.clone())),
                 DriverEvent::Finished(..) => {}
-            }
-        }
-        let timeout = config.rpc_timeout();
-        for r in &mut requests {
-            if r.done.is_none() && r.sent + timeout <= outcome.finished_at {
-                r.outcome = RequestOutcome::Failed;
-                r.done = Some(r.sent + timeout);
             }
         }
         let mut seen: HashSet<NodeId> = by_id.keys().copied().collect();
@@ -677,8 +669,8 @@ mod tests {
     }
 
     /// Four requests: one answered (with a new contact, the origin and a
-    /// known one), one failed, one the lookup timed out itself, one still
-    /// out when the lookup ended.
+    /// known one), one failed, one the lookup timed out itself (the driver
+    /// reports it at its deadline), one still out when the lookup ended.
     fn scripted() -> Trace {
         let config = LookupConfig::default();
         let timeout = config.rpc_timeout();
@@ -699,6 +691,7 @@ mod tests {
             DriverEvent::Sent(start, vec![a, b, c]),
             DriverEvent::Replied(Time::from_millis(1_100), a, vec![e, origin, b]),
             DriverEvent::Failed(Time::from_millis(1_200), b, TransportError::Timeout),
+            DriverEvent::Failed(start + timeout, c, TransportError::Timeout),
             DriverEvent::Sent(start + timeout + Duration::from_millis(1_990), vec![d]),
             DriverEvent::Finished(late, outcome),
         ];
@@ -718,7 +711,7 @@ mod tests {
                 RequestOutcome::Unanswered
             ]
         );
-        // The lookup timed c out itself: done at its deadline.
+        // The lookup timed c out itself, at its deadline.
         let c = &trace.requests[2];
         assert_eq!(c.done, Some(c.sent + LookupConfig::default().rpc_timeout()));
         assert_eq!(trace.requests[3].done, None);

@@ -218,6 +218,11 @@ fn every_strategy_draws_well_formed_svg_with_one_dot_per_request() {
                 stats.responses as usize,
                 "{strategy}"
             );
+            assert_eq!(
+                t.count(RequestOutcome::Failed),
+                stats.failures as usize,
+                "{strategy}"
+            );
             let svg = t.to_svg().unwrap();
             let elements = parse_xml(&svg).unwrap_or_else(|e| panic!("{strategy}: {e}"));
             assert_eq!(elements[0].name, "svg");

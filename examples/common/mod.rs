@@ -14,12 +14,12 @@
 //! with the true k closest. The one strategy-specific hook is `disjoint`'s
 //! path of each node, read from the rule itself (`Disjoint::owner`).
 //!
-//! A request the lookup fails by itself (its deadline passed before the
-//! transport's timeout was reported, or a rule's own timer gave up on it)
-//! has no `Failed` event; the narration reports it at its deadline, which
-//! is exact for request timeouts. A `query-rest` round timeout shorter than
-//! the request timeout gives requests up earlier, and only the outcome's
-//! counters show how many (the examples keep the two timeouts equal).
+//! Every request ends in exactly one `Replied` or `Failed` event, unless the
+//! lookup finished while it was still in flight. That includes the requests
+//! the lookup gives up on by itself (at its own deadline, or by a rule's
+//! timer: a `query-rest` round timeout shorter than the request timeout),
+//! which come as a `Failed` timeout at the moment it gave up; one that came
+//! sooner than the request timeout was the rule giving up early.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io::{self, Write};
@@ -27,13 +27,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use kadlab::contact::Contact;
-use kadlab::driver::{lock, run_lookup, Clock, DriverEvent};
+use kadlab::driver::{lock, Clock, DriverEvent};
 use kadlab::id::{Distance, NodeId};
 use kadlab::lookup::disjoint::{Disjoint, DisjointParams};
 use kadlab::lookup::{
     Budget, EndReason, Lookup, LookupConfig, LookupMode, LookupOutcome, StrategyName,
 };
-use kadlab::sim::{self, ChurnModel, LookupTask, SimConfig, SimNetwork, SimTransport};
+use kadlab::sim::{self, ChurnModel, LookupTask, SimConfig, SimNetwork};
 use kadlab::time::Time;
 use kadlab::transport::TransportError;
 
@@ -223,9 +223,9 @@ impl World {
         )
     }
 
-    /// Why node `to` gave no answer to a request sent at `sent`, as the
-    /// simulator knows it.
-    fn why_silent(&self, to: &Contact, sent: Time) -> String {
+    /// Why node `to` gave no answer to a request sent at `sent` before the
+    /// lookup stopped waiting at `until`, as the simulator knows it.
+    fn why_silent(&self, to: &Contact, sent: Time, until: Time) -> String {
         let Some(n) = self.net.index_of(to) else {
             return "no such node".into();
         };
@@ -233,9 +233,14 @@ impl World {
         if node.unreachable {
             return "simulator: it is behind a NAT and never answers".into();
         }
-        let arrives = sent + self.net.latency.delay(self.net.seed, self.task.origin, n);
-        if !self.net.is_up(n, arrives) {
+        let delay = self.net.latency.delay(self.net.seed, self.task.origin, n);
+        if !self.net.is_up(n, sent + delay) {
             "simulator: it is offline".into()
+        } else if sent + delay + delay > until {
+            format!(
+                "simulator: it is online, but its answer takes {} ms",
+                (delay + delay).as_millis()
+            )
         } else {
             "simulator: it is online, so the request or its answer was lost".into()
         }
@@ -330,19 +335,13 @@ pub fn run(world: &World, lookup: &LookupConfig) -> Recording {
         let spec = lookup.spec(node.contact.id, task.target, mode);
         let rule = Disjoint::new(params, lookup.k, task.target, &seeds);
         let mut strategy = Lookup::new(spec, &seeds, rule);
-        let transport = SimTransport {
-            net: Arc::clone(&net),
-            from: task.origin,
-            clock,
-            rpc_timeout: lookup.rpc_timeout(),
-        };
-        let outcome = run_lookup(
+        let outcome = sim::run_from(
+            &net,
+            task.origin,
             &mut strategy,
             mode,
-            &transport,
-            &node.table,
-            &clock,
-            lookup.rpc_timeout(),
+            lookup,
+            clock,
             &mut events,
         )
         .await;
@@ -483,27 +482,6 @@ impl<'w> Picture<'w> {
             .map(|c| c.id)
             .collect()
     }
-
-    /// Requests whose deadline has passed: the lookup fails them at its
-    /// next step without a `Failed` event (the driver reports a failure
-    /// only while the strategy still waits for it).
-    fn expired(&self, now: Time, strict: bool, except: Option<&NodeId>) -> Vec<(Contact, Time)> {
-        let mut out: Vec<(Contact, Time)> = self
-            .known
-            .values()
-            .filter(|c| Some(&c.id) != except)
-            .filter_map(|c| match self.state(&c.id) {
-                State::Waiting(sent)
-                    if sent + self.timeout < now || (!strict && sent + self.timeout == now) =>
-                {
-                    Some((*c, sent))
-                }
-                _ => None,
-            })
-            .collect();
-        out.sort_by_key(|&(c, sent)| (sent, self.world.distance(&c.id)));
-        out
-    }
 }
 
 const COL: &str = "          ";
@@ -570,29 +548,13 @@ pub fn replay(out: &mut impl Write, world: &World, trace: &Recording) -> io::Res
     let mut last_phase = String::new();
     let mut finished: Option<(Time, LookupOutcome)> = None;
     for event in &trace.events {
-        let (now, about) = match event {
-            DriverEvent::Sent(t, _) | DriverEvent::Phase(t, _) => (*t, None),
-            DriverEvent::Replied(t, c, _) | DriverEvent::Failed(t, c, _) => (*t, Some(c.id)),
-            DriverEvent::Finished(t, _) => (*t, None),
+        let now = match event {
+            DriverEvent::Sent(t, _)
+            | DriverEvent::Phase(t, _)
+            | DriverEvent::Replied(t, ..)
+            | DriverEvent::Failed(t, ..)
+            | DriverEvent::Finished(t, _) => *t,
         };
-        // Requests past their deadline were failed by a step of the
-        // strategy without an event. Sent, Phase and Finished come from a
-        // step at `now`; a reply or failure at `now` may precede that step.
-        let strict = about.is_some();
-        {
-            for (c, sent) in pic.expired(now, strict, about.as_ref()) {
-                writeln!(
-                    out,
-                    "{:>9} ✗ {}{} gave no answer within {} ms ({})",
-                    world.at(sent + pic.timeout),
-                    world.named(&c.id),
-                    pic.path_tag(&c.id),
-                    pic.timeout.as_millis(),
-                    world.why_silent(&c, sent)
-                )?;
-                pic.state.insert(c.id, State::Failed);
-            }
-        }
         let at = world.at(now);
         match event {
             DriverEvent::Phase(_, phase) => {
@@ -723,11 +685,20 @@ pub fn replay(out: &mut impl Write, world: &World, trace: &Recording) -> io::Res
                     _ => now,
                 };
                 pic.state.insert(to.id, State::Failed);
+                let waited = now - sent;
                 let what = match error {
+                    // Only a rule's own timer (a `query-rest` round) gives up
+                    // on a request before its timeout.
+                    TransportError::Timeout if waited < pic.timeout => format!(
+                        "was given up on by the rule after {} ms, before its {} ms timeout ({})",
+                        waited.as_millis(),
+                        pic.timeout.as_millis(),
+                        world.why_silent(to, sent, now)
+                    ),
                     TransportError::Timeout => format!(
                         "gave no answer within {} ms ({})",
-                        (now - sent).as_millis(),
-                        world.why_silent(to, sent)
+                        waited.as_millis(),
+                        world.why_silent(to, sent, now)
                     ),
                     other => format!("failed: {other}"),
                 };
@@ -761,19 +732,8 @@ pub fn replay(out: &mut impl Write, world: &World, trace: &Recording) -> io::Res
         .filter(|c| matches!(pic.state(&c.id), State::Waiting(_)))
         .map(|c| format!("{}{}", world.named(&c.id), pic.path_tag(&c.id)))
         .collect();
-    // Requests a rule gives up on by a timer of its own (a `query-rest`
-    // round timeout shorter than the request timeout) fail without an
-    // event; the outcome's counters tell how many, not which.
     let stats = outcome.stats;
-    let still_out = stats.requests - stats.responses - stats.failures;
-    let given_up = waiting.len().saturating_sub(still_out as usize);
-    if given_up > 0 {
-        writeln!(
-            out,
-            "{COL}{given_up} of these requests were given up on earlier by the rule's own timer (no event says which): {}",
-            waiting.join(", ")
-        )?;
-    } else if !waiting.is_empty() {
+    if !waiting.is_empty() {
         writeln!(
             out,
             "{COL}it did not wait for the {} still out: {}",

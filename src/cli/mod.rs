@@ -3,6 +3,7 @@
 pub mod compare;
 pub mod eclipse;
 pub mod net;
+pub mod stress;
 pub mod sweep;
 pub mod trace;
 
@@ -46,6 +47,10 @@ enum Command {
     Get(net::GetCommand),
     /// Run N nodes on 127.0.0.1 in one process, to try commands against.
     Swarm(net::SwarmCommand),
+    /// Drive every strategy and the bootstrap through loss, deaths, garbage,
+    /// duplicate, late and unsolicited replies; fail unless every lookup
+    /// ends.
+    Stress(stress::StressArgs),
 }
 
 /// Parse the command line and run; errors are printed with what to do
@@ -61,6 +66,7 @@ pub fn main() -> ExitCode {
         Command::Put(args) => net::put(args),
         Command::Get(args) => net::get(args),
         Command::Swarm(args) => net::swarm(args),
+        Command::Stress(args) => stress::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
