@@ -167,3 +167,45 @@ impl Rule for Delta {
         )
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lookup::{
+        LookupAction, LookupConfig, LookupMode, LookupStrategy, Reply, StrategyName,
+    };
+
+    /// Nodes that keep naming ids nobody has asked yet would keep the
+    /// literal rule going for ever; the safety stop ends it.
+    #[test]
+    fn without_a_budget_a_lookup_still_stops_at_the_ceiling() {
+        let config = LookupConfig {
+            strategy: StrategyName::Delta,
+            k: 4,
+            budget: Budget::Unlimited,
+            ..LookupConfig::default()
+        };
+        let id = |n: u32| NodeId::from_sha1(&n.to_be_bytes());
+        let spec = config.spec(id(0), id(1), LookupMode::FindNode);
+        let mut lookup = config.start_from(spec, &[Contact::simulated(id(2), 2)]);
+        let mut next = 3;
+        let now = Time::ZERO;
+        let outcome = loop {
+            match lookup.poll(now) {
+                LookupAction::Send(to) => {
+                    for c in to {
+                        let fresh: Vec<Contact> = (0..3)
+                            .map(|i| Contact::simulated(id(next + i), next + i))
+                            .collect();
+                        next += 3;
+                        lookup.on_response(&c.id, Reply::nodes(&fresh), now);
+                    }
+                }
+                LookupAction::Wait(_) => panic!("every request was answered"),
+                LookupAction::Finished(outcome) => break outcome,
+            }
+        };
+        assert_eq!(outcome.reason, EndReason::BudgetSpent);
+        assert_eq!(outcome.stats.requests as usize, UNLIMITED_CEILING_PER_K * 4);
+    }
+}
