@@ -171,9 +171,7 @@ impl Rule for Delta {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::lookup::{
-        LookupAction, LookupConfig, LookupMode, LookupStrategy, Reply, StrategyName,
-    };
+    use crate::lookup::{LookupAction, LookupConfig, LookupMode, Reply, StrategyName};
 
     /// Nodes that keep naming ids nobody has asked yet would keep the
     /// literal rule going for ever; the safety stop ends it.
