@@ -121,6 +121,15 @@ pub struct Report {
     pub strategies: Vec<StrategySummary>,
 }
 
+/// Settings as one line of `key=value` pairs, the head of every table.
+pub fn settings_line(settings: &BTreeMap<String, serde_json::Value>) -> String {
+    let pairs: Vec<String> = settings
+        .iter()
+        .map(|(k, v)| format!("{k}={}", v.to_string().trim_matches('"')))
+        .collect();
+    pairs.join("  ")
+}
+
 impl Report {
     /// Pretty JSON, with a trailing newline.
     pub fn to_json(&self) -> String {
@@ -171,12 +180,7 @@ impl Report {
     /// A table for people.
     pub fn to_table(&self) -> String {
         let mut out = String::new();
-        let settings: Vec<String> = self
-            .settings
-            .iter()
-            .map(|(k, v)| format!("{k}={}", v.to_string().trim_matches('"')))
-            .collect();
-        let _ = writeln!(out, "{}\n", settings.join("  "));
+        let _ = writeln!(out, "{}\n", settings_line(&self.settings));
         // Success only means something under attack; without adversaries it
         // is recall > 0 and would only widen the table.
         let attacked = self.settings.contains_key("adversaries");

@@ -16,7 +16,7 @@ use serde::Serialize;
 use crate::cli::compare::{progress, run_all, write_file, Format, Resolved};
 use crate::lookup::{LookupConfig, StrategyName};
 use crate::plot::{draw_curves, Series};
-use crate::report::StrategySummary;
+use crate::report::{settings_line, StrategySummary};
 use crate::sim;
 
 /// Fractions of adversaries the preset sweeps.
@@ -151,72 +151,39 @@ pub fn measure(resolved: &Resolved, quiet: bool) -> EclipseReport {
 impl EclipseReport {
     /// Two blocks for people: success, then RPCs per lookup, one column per f.
     pub fn to_table(&self) -> String {
-        let mut out = String::new();
-        let settings: Vec<String> = self
-            .settings
-            .iter()
-            .map(|(k, v)| format!("{k}={}", v.to_string().trim_matches('"')))
-            .collect();
-        out.push_str(&format!("{}\n\n", settings.join("  ")));
         let width = self
             .curves
             .iter()
             .map(|c| c.params.len())
             .max()
             .unwrap_or(0);
-        let head = |what: &str| {
-            let fs: Vec<String> = FRACTIONS
-                .iter()
-                .map(|f| format!("{:>7}", format!("f={f}")))
-                .collect();
-            format!(
-                "{:<11} {:<width$}  {}   ({what})\n",
-                "strategy",
-                "params",
-                fs.join("")
-            )
+        let row = |name: &str, params: &str, cells: Vec<String>| {
+            format!("{name:<11} {params:<width$}  {}\n", cells.join(""))
         };
+        let fractions = FRACTIONS.iter().map(|f| format!("{:>7}", format!("f={f}")));
+        let head = |what: &str| {
+            let mut line = row("strategy", "params", fractions.clone().collect());
+            line.insert_str(line.len() - 1, &format!("   ({what})"));
+            line
+        };
+        let mut out = format!("{}\n\n", settings_line(&self.settings));
         out.push_str(&head(
             "success: result holds one of the true k closest honest nodes",
         ));
         for c in &self.curves {
-            let cells: Vec<String> = c
-                .points
-                .iter()
-                .map(|p| format!("{:>7.3}", p.success))
-                .collect();
-            out.push_str(&format!(
-                "{:<11} {:<width$}  {}\n",
-                c.name,
-                c.params,
-                cells.join("")
-            ));
+            let cells = c.points.iter().map(|p| format!("{:>7.3}", p.success));
+            out.push_str(&row(&c.name, &c.params, cells.collect()));
             if let Some(model) = &c.model {
-                let cells: Vec<String> = model.iter().map(|m| format!("{m:>7.3}")).collect();
                 let h = c.points.first().map_or(0.0, |p| p.rounds);
-                let label = format!("model, h={h:.1}");
-                out.push_str(&format!(
-                    "{:<11} {:<width$}  {}\n",
-                    "",
-                    label,
-                    cells.join("")
-                ));
+                let cells = model.iter().map(|m| format!("{m:>7.3}"));
+                out.push_str(&row("", &format!("model, h={h:.1}"), cells.collect()));
             }
         }
         out.push('\n');
         out.push_str(&head("RPCs per lookup"));
         for c in &self.curves {
-            let cells: Vec<String> = c
-                .points
-                .iter()
-                .map(|p| format!("{:>7.1}", p.rpcs))
-                .collect();
-            out.push_str(&format!(
-                "{:<11} {:<width$}  {}\n",
-                c.name,
-                c.params,
-                cells.join("")
-            ));
+            let cells = c.points.iter().map(|p| format!("{:>7.1}", p.rpcs));
+            out.push_str(&row(&c.name, &c.params, cells.collect()));
         }
         out
     }

@@ -301,21 +301,6 @@ mod tests {
     }
 
     #[test]
-    fn default_limits_are_as_documented() {
-        assert_eq!(
-            RateLimits::default(),
-            RateLimits {
-                per_source_per_sec: 50,
-                burst: 100,
-                max_sources: 10_000,
-                per_ip_per_sec: 1_000,
-                ip_burst: 2_000,
-                max_ips: 10_000,
-            }
-        );
-    }
-
-    #[test]
     fn burst_then_refusal() {
         let mut rl = RateLimiter::new(RateLimits::default());
         let now = Time::from_millis(5);
