@@ -13,6 +13,7 @@
 //! decoding `n` bytes allocates at most a small constant times `n`.
 
 use std::fmt;
+use std::io::Write as _;
 
 /// Deepest nesting of lists and dictionaries accepted. KRPC needs 3; the
 /// margin tolerates extensions while stopping stack-exhaustion input.
@@ -106,9 +107,8 @@ impl<'a> Value<'a> {
     pub fn encode(&self, out: &mut Vec<u8>) {
         match self {
             Value::Int(n) => {
-                out.push(b'i');
-                out.extend_from_slice(n.to_string().as_bytes());
-                out.push(b'e');
+                // Writing into a Vec cannot fail.
+                let _ = write!(out, "i{n}e");
             }
             Value::Bytes(b) => encode_bytes(b, out),
             Value::List(items) => {
@@ -131,7 +131,8 @@ impl<'a> Value<'a> {
 
     /// The canonical encoding as a new buffer.
     pub fn to_bytes(&self) -> Vec<u8> {
-        let mut out = Vec::new();
+        // Most KRPC datagrams fit; larger ones grow the buffer once or twice.
+        let mut out = Vec::with_capacity(256);
         self.encode(&mut out);
         out
     }
@@ -145,8 +146,8 @@ impl fmt::Display for Value<'_> {
 }
 
 fn encode_bytes(bytes: &[u8], out: &mut Vec<u8>) {
-    out.extend_from_slice(bytes.len().to_string().as_bytes());
-    out.push(b':');
+    // Writing into a Vec cannot fail.
+    let _ = write!(out, "{}:", bytes.len());
     out.extend_from_slice(bytes);
 }
 
