@@ -61,19 +61,26 @@ pub struct SweepArgs {
     /// Strategies to sweep (those the parameter applies to).
     #[arg(long, value_delimiter = ',')]
     strategies: Option<Vec<StrategyName>>,
-    /// Sweep α (query-rest, k-active, kademlia), e.g. 1..6.
-    #[arg(long = "alpha-range", value_name = "FROM..TO", conflicts_with_all = ["delta_range", "budget_range"])]
+    /// Sweep α (query-rest, k-active, kademlia, disjoint), e.g. 1..6.
+    #[arg(long = "alpha-range", value_name = "FROM..TO", conflicts_with_all = ["delta_range", "budget_range", "paths_range"])]
     alpha_range: Option<Span>,
     /// Sweep δ (delta), e.g. 1..8.
     #[arg(
         long = "delta-range",
         value_name = "FROM..TO",
-        conflicts_with = "budget_range"
+        conflicts_with_all = ["budget_range", "paths_range"]
     )]
     delta_range: Option<Span>,
     /// Sweep delta's budget, e.g. 10..200/10.
-    #[arg(long = "budget-range", value_name = "FROM..TO")]
+    #[arg(
+        long = "budget-range",
+        value_name = "FROM..TO",
+        conflicts_with = "paths_range"
+    )]
     budget_range: Option<Span>,
+    /// Sweep disjoint's number of paths d, e.g. 1..8.
+    #[arg(long = "paths-range", value_name = "FROM..TO")]
+    paths_range: Option<Span>,
     /// Directory for sweep.json and recall_vs_rpcs.svg.
     #[arg(long, default_value = "sweep-out")]
     out: PathBuf,
@@ -85,6 +92,7 @@ enum Parameter {
     Alpha,
     Delta,
     Budget,
+    Paths,
 }
 
 impl Parameter {
@@ -93,6 +101,7 @@ impl Parameter {
             Parameter::Alpha => "alpha",
             Parameter::Delta => "delta",
             Parameter::Budget => "budget",
+            Parameter::Paths => "paths",
         }
     }
 
@@ -101,6 +110,7 @@ impl Parameter {
         match self {
             Parameter::Alpha => strategy != StrategyName::Delta,
             Parameter::Delta | Parameter::Budget => strategy == StrategyName::Delta,
+            Parameter::Paths => strategy == StrategyName::Disjoint,
         }
     }
 
@@ -111,6 +121,7 @@ impl Parameter {
             Parameter::Alpha => c.alpha = value as usize,
             Parameter::Delta => c.delta = value as usize,
             Parameter::Budget => c.budget = Budget::Requests(value),
+            Parameter::Paths => c.paths = value as usize,
         }
         c
     }
@@ -128,11 +139,16 @@ struct Point {
 /// Run `kadlab sweep`.
 pub fn run(args: &SweepArgs) -> Result<()> {
     let resolved = args.network.resolve(args.strategies.as_deref())?;
-    let (swept, span) = match (args.alpha_range, args.delta_range, args.budget_range) {
-        (Some(s), None, None) => (Parameter::Alpha, s),
-        (None, Some(s), None) => (Parameter::Delta, s),
-        (None, None, Some(s)) => (Parameter::Budget, s),
-        _ => bail!("name exactly one parameter to sweep: --alpha-range 1..6, --delta-range 1..8 or --budget-range 10..200"),
+    let chosen = [
+        (Parameter::Alpha, args.alpha_range),
+        (Parameter::Delta, args.delta_range),
+        (Parameter::Budget, args.budget_range),
+        (Parameter::Paths, args.paths_range),
+    ];
+    let mut given = chosen.into_iter().filter_map(|(p, s)| s.map(|s| (p, s)));
+    let (swept, span) = match (given.next(), given.next()) {
+        (Some(one), None) => one,
+        _ => bail!("name exactly one parameter to sweep: --alpha-range 1..6, --delta-range 1..8, --budget-range 10..200 or --paths-range 1..8"),
     };
     let parameter = swept.name();
     let strategies: Vec<StrategyName> = resolved
@@ -142,7 +158,7 @@ pub fn run(args: &SweepArgs) -> Result<()> {
         .filter(|s| swept.applies_to(*s))
         .collect();
     if strategies.is_empty() {
-        bail!("--{parameter}-range applies to none of the chosen --strategies; alpha applies to query-rest, k-active and kademlia, delta and budget to delta");
+        bail!("--{parameter}-range applies to none of the chosen --strategies; alpha applies to query-rest, k-active, kademlia and disjoint, delta and budget to delta, paths to disjoint");
     }
     let values = span.values();
     let configs: Vec<LookupConfig> = strategies
@@ -219,6 +235,17 @@ pub fn run(args: &SweepArgs) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn each_parameter_sets_its_own_key_for_its_own_strategies() {
+        let base = LookupConfig::default();
+        assert_eq!(Parameter::Paths.set(&base, 8).paths, 8);
+        assert_eq!(Parameter::Alpha.set(&base, 5).alpha, 5);
+        assert!(Parameter::Paths.applies_to(StrategyName::Disjoint));
+        assert!(!Parameter::Paths.applies_to(StrategyName::Kademlia));
+        assert!(Parameter::Alpha.applies_to(StrategyName::Disjoint));
+        assert!(!Parameter::Alpha.applies_to(StrategyName::Delta));
+    }
 
     #[test]
     fn spans_parse_and_reject() {
