@@ -201,18 +201,9 @@ impl Cycle {
                 let task = &self.setting.tasks[position];
                 self.next += 1;
                 debug_assert_eq!(task.mode, LookupMode::FindNode);
-                let clock = Clock::starting_now();
-                tokio::time::sleep_until(clock.instant(task.start)).await;
-                let outcome = sim::lookup_from(
-                    &self.net,
-                    task.origin,
-                    task.target,
-                    task.mode,
-                    &self.lookup,
-                    clock,
-                    &mut (),
-                )
-                .await;
+                let outcome = task
+                    .run(&self.net, &self.lookup, Clock::starting_now(), &mut ())
+                    .await;
                 costs.push(Cost::of(&self.net, self.lookup.k, position, task, &outcome));
             }
             costs

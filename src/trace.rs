@@ -166,18 +166,8 @@ pub struct Trace {
 pub fn trace_lookup(net: &Arc<SimNetwork>, task: &LookupTask, config: &LookupConfig) -> Trace {
     let mut events: Vec<DriverEvent> = Vec::new();
     sim::virtual_time_runtime().block_on(async {
-        let clock = Clock::starting_now();
-        tokio::time::sleep_until(clock.instant(task.start)).await;
-        sim::lookup_from(
-            net,
-            task.origin,
-            task.target,
-            task.mode,
-            config,
-            clock,
-            &mut events,
-        )
-        .await
+        task.run(net, config, Clock::starting_now(), &mut events)
+            .await
     });
     let truth = task
         .truth

@@ -30,6 +30,31 @@ pub struct LookupTask {
     pub truth: Vec<u32>,
 }
 
+impl LookupTask {
+    /// Wait until the task's start, then run it from its origin with the
+    /// strategy of `config` (see [`lookup_from`]): what `compare`, `trace`
+    /// and the benches all do with a task.
+    pub async fn run<O: DriverObserver + ?Sized>(
+        &self,
+        net: &Arc<SimNetwork>,
+        config: &LookupConfig,
+        clock: Clock,
+        observer: &mut O,
+    ) -> LookupOutcome {
+        tokio::time::sleep_until(clock.instant(self.start)).await;
+        lookup_from(
+            net,
+            self.origin,
+            self.target,
+            self.mode,
+            config,
+            clock,
+            observer,
+        )
+        .await
+    }
+}
+
 /// The value stored under a FIND_VALUE task's key.
 pub fn value_for(index: usize) -> Vec<u8> {
     format!("kadlab value #{index}").into_bytes()
@@ -233,17 +258,7 @@ async fn run_task(
     config: LookupConfig,
     clock: Clock,
 ) -> LookupRecord {
-    tokio::time::sleep_until(clock.instant(task.start)).await;
-    let outcome = lookup_from(
-        &net,
-        task.origin,
-        task.target,
-        task.mode,
-        &config,
-        clock,
-        &mut (),
-    )
-    .await;
+    let outcome = task.run(&net, &config, clock, &mut ()).await;
     let end = outcome.finished_at;
     let result: Vec<u32> = outcome
         .result
