@@ -282,18 +282,6 @@ fn small_bounds() -> ServerConfig {
     }
 }
 
-/// Queries the node handled, however: the senders pace themselves on it.
-fn handled(s: &ServerStats) -> u64 {
-    s.answered
-        + s.rate_limited
-        + s.invalid_arguments
-        + s.unknown_method
-        + s.bad_token
-        + s.too_big
-        + s.own_id
-        + s.malformed
-}
-
 /// The most of everything bounded seen while polling.
 #[derive(Debug, Default)]
 struct HighWater {
@@ -331,13 +319,13 @@ async fn pump(
     high: &mut HighWater,
     mut make: impl FnMut(u64) -> Vec<u8>,
 ) {
-    let base = handled(&node.stats().server);
+    let base = node.stats().server.handled();
     let started = Instant::now();
     let mut sent = 0u64;
     while sent < count {
         let stats = node.stats();
         high.record(&stats);
-        let done = handled(&stats.server) - base;
+        let done = stats.server.handled() - base;
         let allowed = (done + window).min(count);
         if sent >= allowed {
             assert!(
@@ -359,7 +347,7 @@ async fn pump(
         || {
             let stats = node.stats();
             high.record(&stats);
-            handled(&stats.server) - base == count
+            stats.server.handled() - base == count
         },
     )
     .await;

@@ -111,6 +111,22 @@ pub struct Handled {
     pub ping: Option<Contact>,
 }
 
+impl ServerStats {
+    /// Datagrams handled in any way: every query (and every malformed
+    /// datagram) is counted under exactly one of the other fields, so this
+    /// is what a sender can pace itself on.
+    pub fn handled(&self) -> u64 {
+        self.answered
+            + self.rate_limited
+            + self.invalid_arguments
+            + self.unknown_method
+            + self.bad_token
+            + self.too_big
+            + self.own_id
+            + self.malformed
+    }
+}
+
 impl Handled {
     fn drop_it() -> Handled {
         Handled {
