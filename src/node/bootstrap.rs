@@ -133,15 +133,13 @@ impl Node {
             .await;
         report.lookups += 1;
         self.publish(BootstrapPhase::Refreshing);
-        let buckets = {
+        let buckets: Vec<usize> = {
             let table = lock(&inner.table);
             let k = table.config().k;
-            let nearest = (0..crate::id::ID_BITS).find(|&i| table.bucket_len(i) > 0);
-            nearest.map_or_else(Vec::new, |n| {
-                (n..crate::id::ID_BITS)
-                    .filter(|&i| table.bucket_len(i) < k)
-                    .collect::<Vec<_>>()
-            })
+            table
+                .worth_refreshing()
+                .filter(|&i| table.bucket_len(i) < k)
+                .collect()
         };
         report.lookups += buckets.len();
         inner.refresh(&buckets).await;

@@ -368,16 +368,20 @@ impl RoutingTable {
     /// smaller than 2^160 and are not reported: refreshing them would only
     /// repeat the self-lookup.
     pub fn buckets_to_refresh(&self, now: Time) -> Vec<usize> {
-        let nearest = (0..ID_BITS).find(|&i| self.bucket_len(i) > 0);
-        let Some(nearest) = nearest else {
-            return Vec::new();
-        };
-        (nearest..ID_BITS)
+        self.worth_refreshing()
             .filter(|&i| {
                 let touched = self.bucket(i).map_or(self.created, |b| b.last_touched);
                 now.saturating_since(touched) >= self.config.refresh_interval
             })
             .collect()
+    }
+
+    /// The buckets a refresh lookup could fill: from the nearest non-empty
+    /// one outwards (none for an empty table). Nearer buckets stay empty in
+    /// any network much smaller than 2^160.
+    pub fn worth_refreshing(&self) -> std::ops::Range<usize> {
+        let nearest = (0..ID_BITS).find(|&i| self.bucket_len(i) > 0);
+        nearest.unwrap_or(ID_BITS)..ID_BITS
     }
 }
 
