@@ -2120,13 +2120,7 @@ impl Shared<'_> {
         // The self-lookup, then one lookup per bucket not full, from the
         // nearest non-empty one outwards.
         s.bootstrap_lookup(&lookup_config, &mut table, s.local);
-        let nearest = (0..ID_BITS).find(|&i| table.bucket_len(i) > 0);
-        let buckets: Vec<usize> = nearest.map_or_else(Vec::new, |n| {
-            (n..ID_BITS)
-                .filter(|&i| table.bucket_len(i) < lookup_config.k)
-                .collect()
-        });
-        for b in buckets {
+        for b in table.buckets_to_fill() {
             let target = s.local.random_in_bucket(b, &mut s.rng);
             s.bootstrap_lookup(&lookup_config, &mut table, target);
         }

@@ -133,14 +133,7 @@ impl Node {
             .await;
         report.lookups += 1;
         self.publish(BootstrapPhase::Refreshing);
-        let buckets: Vec<usize> = {
-            let table = lock(&inner.table);
-            let k = table.config().k;
-            table
-                .worth_refreshing()
-                .filter(|&i| table.bucket_len(i) < k)
-                .collect()
-        };
+        let buckets = lock(&inner.table).buckets_to_fill();
         report.lookups += buckets.len();
         inner.refresh(&buckets).await;
     }

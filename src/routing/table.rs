@@ -376,6 +376,14 @@ impl RoutingTable {
             .collect()
     }
 
+    /// The buckets a joining node looks into: those holding fewer than k
+    /// contacts, from the nearest non-empty one outwards.
+    pub fn buckets_to_fill(&self) -> Vec<usize> {
+        self.worth_refreshing()
+            .filter(|&i| self.bucket_len(i) < self.config.k)
+            .collect()
+    }
+
     /// The buckets a refresh lookup could fill: from the nearest non-empty
     /// one outwards (none for an empty table). Nearer buckets stay empty in
     /// any network much smaller than 2^160.

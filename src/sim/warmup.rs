@@ -158,15 +158,8 @@ fn join_one_by_one(net: &Arc<SimNetwork>, config: &SimConfig, rng: &mut ChaCha8R
                 .await;
                 if !refreshed {
                     refreshed = true;
-                    let table = lock(&node.table);
-                    let nearest = (0..ID_BITS).find(|&b| table.bucket_len(b) > 0);
-                    if let Some(nearest) = nearest {
-                        targets.extend(
-                            (nearest..ID_BITS)
-                                .filter(|&b| table.bucket_len(b) < config.k)
-                                .map(|b| own.random_in_bucket(b, rng)),
-                        );
-                    }
+                    let buckets = lock(&node.table).buckets_to_fill();
+                    targets.extend(buckets.into_iter().map(|b| own.random_in_bucket(b, rng)));
                 }
             }
         }
