@@ -5,10 +5,12 @@
 //! errors, so a typo never silently falls back to a default.
 
 use std::path::Path;
+use std::time::Duration;
 
 use serde::Deserialize;
 
 use crate::lookup::{ConfigError, LookupConfig, StrategyName};
+use crate::routing::RoutingConfig;
 
 /// A kadlab TOML file. Only the tables defined so far are accepted; an
 /// unknown table is an error naming it.
@@ -24,6 +26,56 @@ pub struct ConfigFile {
     /// `[node]`: real nodes of `kadlab node`, `lookup`, `put`, `get`, `swarm`.
     #[serde(default)]
     pub node: NodeSection,
+    /// `[routing]`: the node-state and refresh thresholds of every routing
+    /// table, simulated or real.
+    #[serde(default)]
+    pub routing: RoutingSection,
+}
+
+/// The `[routing]` table: BEP 5's thresholds, each optional (BEP 5's values
+/// are the defaults). Shared by the simulator and real nodes, since they run
+/// the same routing table.
+#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RoutingSection {
+    /// Seconds of silence after which a contact is questionable (900).
+    pub questionable_after_s: Option<u64>,
+    /// Failed requests in a row after which a contact is bad (3).
+    pub bad_after: Option<u8>,
+    /// Seconds a bucket may go untouched before it is refreshed (900).
+    pub refresh_interval_s: Option<u64>,
+}
+
+impl RoutingSection {
+    /// Apply the keys that are set to `routing`, checking each range.
+    pub fn apply(&self, routing: &mut RoutingConfig) -> Result<(), ConfigError> {
+        let seconds = |key: &'static str, v: Option<u64>| match v {
+            Some(s) if !(1..=86_400).contains(&s) => Err(ConfigError::OutOfRange {
+                key,
+                value: s.to_string(),
+                allowed: "1 to 86400 seconds (a day)",
+            }),
+            Some(s) => Ok(Some(Duration::from_secs(s))),
+            None => Ok(None),
+        };
+        if let Some(d) = seconds("questionable_after_s", self.questionable_after_s)? {
+            routing.questionable_after = d;
+        }
+        if let Some(d) = seconds("refresh_interval_s", self.refresh_interval_s)? {
+            routing.refresh_interval = d;
+        }
+        if let Some(n) = self.bad_after {
+            if n == 0 {
+                return Err(ConfigError::OutOfRange {
+                    key: "bad_after",
+                    value: n.to_string(),
+                    allowed: "1 to 255 failed requests in a row",
+                });
+            }
+            routing.bad_after = n;
+        }
+        Ok(())
+    }
 }
 
 /// The `[node]` table: every key optional; flags of the same name override
@@ -74,6 +126,10 @@ pub struct SimSection {
     pub seed: Option<u64>,
     /// `oracle` or `join`.
     pub warmup: Option<String>,
+    /// `oracle`, `lookups` or `off`.
+    pub upkeep: Option<String>,
+    /// Background lookups per up node, `N/h` or `N/min`.
+    pub background_lookups: Option<String>,
     /// Strategies to compare.
     pub strategies: Option<Vec<StrategyName>>,
 }
@@ -83,6 +139,7 @@ impl ConfigFile {
     pub fn parse(text: &str) -> Result<ConfigFile, ConfigError> {
         let file: ConfigFile = toml::from_str(text)?;
         file.lookup.validate()?;
+        file.routing.apply(&mut RoutingConfig::default())?;
         Ok(file)
     }
 

@@ -1940,10 +1940,13 @@ fn draw_lookup_config(
         5..=60 => Budget::Requests(k),
         _ => Budget::Requests(rng.gen_range(1..=3 * k)),
     };
+    // Now and then an explicit number of starting contacts, from 1 to k.
+    let seeds = chance(rng, 0.25).then(|| rng.gen_range(1..=k as usize));
     LookupConfig {
         budget,
         rpc_timeout_ms: rng.gen_range(200..=3000),
         round_timeout_ms: rng.gen_range(100..=4000),
+        seeds,
         ..base.with_strategy(strategy)
     }
 }
@@ -2078,7 +2081,7 @@ impl Shared<'_> {
         let routing = RoutingConfig {
             k: lookup_config.k,
             replacement_cache: s.rng.gen_range(0..=8),
-            stale_after: s.rng.gen_range(1..=5),
+            bad_after: s.rng.gen_range(1..=5),
             ping_timeout: Duration::from_millis(s.rng.gen_range(1_000..=15_000)),
             ..RoutingConfig::default()
         };

@@ -599,6 +599,7 @@ impl Case {
             rpc_timeout_ms: self.rpc_timeout_ms,
             round_timeout_ms: self.round_timeout_ms,
             paths: self.paths,
+            seeds: None,
         };
         config.validate().expect("a valid configuration");
         config

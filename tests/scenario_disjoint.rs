@@ -34,7 +34,7 @@ fn kademlia() -> Setup {
 /// The lookup `setup.start(table)` starts, with its concrete type, so that
 /// a test can look at the paths.
 fn start_disjoint(setup: &Setup, table: &[u32]) -> Box<Lookup<Disjoint>> {
-    let seeds = setup.seeds(table);
+    let seeds = setup.seed_contacts(table);
     let params = DisjointParams {
         alpha: setup.config.alpha,
         paths: setup.config.paths,
@@ -434,7 +434,7 @@ fn assert_one_path_is_kademlia(kademlia: Setup, table: &[u32], net: &Net) -> Tra
     let mut one_path = kademlia.clone();
     one_path.config.strategy = StrategyName::Disjoint;
     one_path.config.paths = 1;
-    assert_eq!(one_path.seeds(table), kademlia.seeds(table));
+    assert_eq!(one_path.seed_contacts(table), kademlia.seed_contacts(table));
 
     let expected = kademlia.run(table, net);
     let trace = one_path.run(table, net);
@@ -501,7 +501,7 @@ fn with_one_path_the_rule_is_kademlias_from_the_same_contacts() {
         .answers(60, &[])
         .answers(70, &[])
         .fails(8);
-    let seeds = setup.seeds(&table);
+    let seeds = setup.seed_contacts(&table);
     let kademlia = Kademlia::new(
         KademliaParams { alpha: 2 },
         setup.config.k,
@@ -518,18 +518,23 @@ fn with_one_path_the_rule_is_kademlias_from_the_same_contacts() {
 }
 
 #[test]
-fn configured_with_one_path_it_starts_from_k_contacts_where_kademlia_starts_from_alpha() {
-    // The rule is the same, the start is not: `kademlia` starts from the α
-    // closest of the table, `disjoint` from the k closest (dealt to its
-    // one path), so with more than α contacts in the table they differ.
+fn with_one_path_it_is_kademlia_and_both_start_from_k_contacts() {
+    // Both reference rules start from the k closest of the table by
+    // default, so with one path `disjoint` walks exactly as `kademlia`;
+    // `kademlia` started from only α contacts (the paper's own start)
+    // never hears of the third.
     let table = [20, 30, 40];
     let net = all_answer(&table, &[]);
 
     let paper = kademlia().run(&table, &net);
-    assert_eq!(paper.batches, vec![vec![20, 30]]);
-    assert_eq!(paper.result(), vec![20, 30]);
+    assert_eq!(paper.batches, vec![vec![20, 30], vec![40]]);
+    assert_eq!(paper.result(), vec![20, 30, 40]);
 
     let one_path = disjoint().paths(1).run(&table, &net);
-    assert_eq!(one_path.batches, vec![vec![20, 30], vec![40]]);
-    assert_eq!(one_path.result(), vec![20, 30, 40]);
+    assert_eq!(one_path.batches, paper.batches);
+    assert_eq!(one_path.result(), paper.result());
+
+    let from_alpha = kademlia().seeds(2).run(&table, &net);
+    assert_eq!(from_alpha.batches, vec![vec![20, 30]]);
+    assert_eq!(from_alpha.result(), vec![20, 30]);
 }

@@ -326,7 +326,7 @@ fn trace_command_writes_the_picture_and_a_summary() {
     ]);
     assert!(ok, "{stderr}");
     for needle in [
-        "delta (delta=3 budget=20 k=20) looked up",
+        "delta (delta=3 budget=20 seeds=3 k=20) looked up",
         "requests",
         "answered",
         "failed or timed out",

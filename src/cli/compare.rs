@@ -15,7 +15,9 @@ use crate::id::NodeId;
 use crate::lookup::{Budget, LookupConfig, StrategyName};
 use crate::plot::{draw_curves, Series};
 use crate::report::{Report, StrategySummary};
-use crate::sim::{self, AdversaryMode, ChurnModel, LookupRecord, SimConfig, SimNetwork, Warmup};
+use crate::sim::{
+    self, AdversaryMode, ChurnModel, LookupRecord, Rate, SimConfig, SimNetwork, Upkeep, Warmup,
+};
 
 /// Built-in networks.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -135,6 +137,11 @@ pub struct NetworkArgs {
     /// d: number of disjoint paths of disjoint (1 to 16).
     #[arg(long)]
     pub paths: Option<usize>,
+    /// Routing-table contacts each lookup starts from (1 to 255; default α
+    /// for query-rest and k-active, δ for delta, k for kademlia and
+    /// disjoint).
+    #[arg(long)]
+    pub seeds: Option<usize>,
     /// Datagram loss probability, 0 to 1.
     #[arg(long, value_parser = probability)]
     pub loss: Option<f64>,
@@ -167,6 +174,15 @@ pub struct NetworkArgs {
     /// with a self-lookup and bucket refresh; slow).
     #[arg(long)]
     pub warmup: Option<Warmup>,
+    /// How nodes keep their tables up all through the run: oracle (a fast
+    /// shortcut of each refresh and rejoin), lookups (real FIND_NODE
+    /// lookups; about ten times slower) or off.
+    #[arg(long)]
+    pub upkeep: Option<Upkeep>,
+    /// Background lookups of random ids that each up node starts, e.g. 6/h
+    /// or 0.5/min (default none).
+    #[arg(long)]
+    pub background_lookups: Option<Rate>,
     /// Do not show a progress bar.
     #[arg(long)]
     pub quiet: bool,
@@ -286,6 +302,25 @@ impl NetworkArgs {
         if let Some(warmup) = self.warmup {
             sim.warmup = warmup;
         }
+        if let Some(upkeep) = &s.upkeep {
+            sim.upkeep = upkeep
+                .parse()
+                .map_err(|e| anyhow::anyhow!("[sim] upkeep: {e}"))?;
+        }
+        sim.upkeep = self.upkeep.unwrap_or(sim.upkeep);
+        if let Some(rate) = &s.background_lookups {
+            sim.background_lookups = rate
+                .parse()
+                .map_err(|e| anyhow::anyhow!("[sim] background_lookups: {e}"))?;
+        }
+        sim.background_lookups = self.background_lookups.unwrap_or(sim.background_lookups);
+        let mut routing = sim.routing();
+        file.routing
+            .apply(&mut routing)
+            .map_err(|e| anyhow::anyhow!("[routing] {e}"))?;
+        sim.questionable_after = routing.questionable_after;
+        sim.bad_after = routing.bad_after;
+        sim.refresh_every = routing.refresh_interval;
         if sim.nodes < 2 {
             bail!(
                 "[sim] nodes = {} is out of range: use at least 2",
@@ -299,6 +334,7 @@ impl NetworkArgs {
         lookup.delta = self.delta.unwrap_or(lookup.delta);
         lookup.budget = self.budget.unwrap_or(lookup.budget);
         lookup.paths = self.paths.unwrap_or(lookup.paths);
+        lookup.seeds = self.seeds.or(lookup.seeds);
         lookup.validate()?;
         sim.k = lookup.k;
         sim.rpc_timeout = lookup.rpc_timeout();
@@ -364,6 +400,11 @@ impl Resolved {
                 "warmup",
                 json!(format!("{}+{}s", s.warmup, s.warmup_duration.as_secs())),
             ),
+            ("upkeep", json!(s.upkeep.to_string())),
+            (
+                "background_lookups",
+                json!(s.background_lookups.to_string()),
+            ),
             ("rpc_timeout_ms", json!(self.lookup.rpc_timeout_ms)),
             ("seed", json!(s.seed)),
         ]
@@ -389,20 +430,24 @@ pub fn progress(total: u64, quiet: bool) -> ProgressBar {
     bar
 }
 
-/// Run `strategies` over one network and workload; records per strategy.
+/// Run `strategies` over one network and workload; records per strategy,
+/// in the order of `configs`.
+///
+/// Strategies run in parallel, one per core: each runs on its own copy of
+/// the network in its own virtual-time runtime, so the records are the
+/// same whatever the number of threads.
 pub fn run_all(
     net: &SimNetwork,
     resolved: &Resolved,
     configs: &[LookupConfig],
     bar: &ProgressBar,
 ) -> Vec<Vec<LookupRecord>> {
+    use rayon::prelude::*;
     let tasks = sim::workload::make_tasks(net, &resolved.sim);
+    bar.set_message("lookups");
     configs
-        .iter()
-        .map(|config| {
-            bar.set_message(config.strategy.to_string());
-            sim::run_strategy(net, &tasks, config, &resolved.sim, &|| bar.inc(1))
-        })
+        .par_iter()
+        .map(|config| sim::run_strategy(net, &tasks, config, &resolved.sim, &|| bar.inc(1)))
         .collect()
 }
 

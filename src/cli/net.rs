@@ -63,6 +63,10 @@ pub struct NodeArgs {
     /// d: number of disjoint paths of disjoint (1 to 16).
     #[arg(long)]
     paths: Option<usize>,
+    /// Routing-table contacts a lookup starts from (1 to 255; default α for
+    /// query-rest and k-active, δ for delta, k for kademlia and disjoint).
+    #[arg(long)]
+    seeds: Option<usize>,
     /// How long a query waits for its answer, in milliseconds.
     #[arg(long)]
     timeout_ms: Option<u64>,
@@ -106,13 +110,14 @@ impl NodeArgs {
         if !self.bootstrap.is_empty() {
             bootstrap = self.bootstrap.clone();
         }
-        let mut lookup = file.lookup;
+        let mut lookup = file.lookup.clone();
         lookup.strategy = self.strategy.unwrap_or(lookup.strategy);
         lookup.k = self.k.unwrap_or(lookup.k);
         lookup.alpha = self.alpha.unwrap_or(lookup.alpha);
         lookup.delta = self.delta.unwrap_or(lookup.delta);
         lookup.budget = self.budget.unwrap_or(lookup.budget);
         lookup.paths = self.paths.unwrap_or(lookup.paths);
+        lookup.seeds = self.seeds.or(lookup.seeds);
         if let Some(ms) = self.timeout_ms {
             if !(1..=600_000).contains(&ms) {
                 bail!("--timeout-ms {ms} is out of range: use 1 to 600000");
@@ -121,6 +126,7 @@ impl NodeArgs {
             lookup.rpc_timeout_ms = ms;
         }
         lookup.validate()?;
+        file.routing.apply(&mut config.routing)?;
         config.routing.k = lookup.k;
         config.lookup = lookup;
         config.bind = self.bind.unwrap_or(config.bind);

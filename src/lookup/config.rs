@@ -208,6 +208,9 @@ pub struct LookupConfig {
     pub round_timeout_ms: u64,
     /// d: number of disjoint paths of `disjoint`.
     pub paths: usize,
+    /// How many routing-table contacts the lookup starts from; `None` for
+    /// the strategy's own default (see [`LookupConfig::seed_count`]).
+    pub seeds: Option<usize>,
 }
 
 impl Default for LookupConfig {
@@ -221,6 +224,7 @@ impl Default for LookupConfig {
             rpc_timeout_ms: DEFAULT_RPC_TIMEOUT.as_millis() as u64,
             round_timeout_ms: DEFAULT_RPC_TIMEOUT.as_millis() as u64,
             paths: 4,
+            seeds: None,
         }
     }
 }
@@ -280,6 +284,12 @@ impl LookupConfig {
             "paths",
             self.paths.to_string(),
             "1 to 16",
+        )?;
+        check(
+            self.seeds.is_none_or(|s| (1..=MAX_K).contains(&s)),
+            "seeds",
+            self.seeds.map_or_else(String::new, |s| s.to_string()),
+            "1 to 255",
         )
     }
 
@@ -292,22 +302,25 @@ impl LookupConfig {
     }
 
     /// The parameters that matter to the chosen strategy, as reports print
-    /// them (`alpha=3 k=20`).
+    /// them (`alpha=3 seeds=3 k=20`).
     pub fn describe(&self) -> String {
+        let seeds = self.seed_count();
         match self.strategy {
-            StrategyName::Delta => {
-                format!("delta={} budget={} k={}", self.delta, self.budget, self.k)
-            }
+            StrategyName::Delta => format!(
+                "delta={} budget={} seeds={seeds} k={}",
+                self.delta, self.budget, self.k
+            ),
             StrategyName::QueryRest => format!(
-                "alpha={} k={} round_timeout_ms={}",
+                "alpha={} seeds={seeds} k={} round_timeout_ms={}",
                 self.alpha, self.k, self.round_timeout_ms
             ),
             StrategyName::KActive | StrategyName::Kademlia => {
-                format!("alpha={} k={}", self.alpha, self.k)
+                format!("alpha={} seeds={seeds} k={}", self.alpha, self.k)
             }
-            StrategyName::Disjoint => {
-                format!("alpha={} paths={} k={}", self.alpha, self.paths, self.k)
-            }
+            StrategyName::Disjoint => format!(
+                "alpha={} paths={} seeds={seeds} k={}",
+                self.alpha, self.paths, self.k
+            ),
         }
     }
 
@@ -316,13 +329,20 @@ impl LookupConfig {
         Duration::from_millis(self.rpc_timeout_ms)
     }
 
-    /// How many routing-table contacts the strategy starts from.
+    /// How many routing-table contacts the strategy starts from: `seeds`
+    /// when set, else each strategy's own default. The seed strategies keep
+    /// what their sources do (δ for `delta`, α for `query-rest` and
+    /// `k-active`); the references start from k, as deployed
+    /// implementations do (rust-libp2p and the `mainline` crate seed a
+    /// lookup with the k closest contacts they know) and as S/Kademlia's
+    /// disjoint paths need (k contacts dealt over d paths). Starting from α
+    /// alone leaves a lookup with nothing when those α are all down.
     pub fn seed_count(&self) -> usize {
-        match self.strategy {
+        self.seeds.unwrap_or(match self.strategy {
             StrategyName::Delta => self.delta,
-            StrategyName::Disjoint => self.k,
-            _ => self.alpha,
-        }
+            StrategyName::Kademlia | StrategyName::Disjoint => self.k,
+            StrategyName::QueryRest | StrategyName::KActive => self.alpha,
+        })
     }
 
     /// The lookup spec this configuration gives for a lookup of `target` by
@@ -352,8 +372,8 @@ impl LookupConfig {
     /// Start a lookup for `spec` from explicit starting contacts, for
     /// callers without a routing table. The local node and repeats are
     /// dropped, the rest sorted closest first and cut to the strategy's
-    /// starting size (α, δ, or k for `disjoint`), as if they were a routing
-    /// table.
+    /// starting size ([`LookupConfig::seed_count`]), as if they were a
+    /// routing table.
     pub fn start_from(&self, spec: LookupSpec, seeds: &[Contact]) -> Box<dyn LookupStrategy> {
         let target = spec.target;
         let mut seeds: Vec<Contact> = seeds

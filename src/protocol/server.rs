@@ -15,7 +15,7 @@ use crate::id::NodeId;
 use crate::protocol::rate_limit::{RateLimiter, RateLimits};
 use crate::protocol::storage::{PutOutcome, Storage, StorageLimits, StorageStats, MAX_VALUE_LEN};
 use crate::protocol::tokens::TokenIssuer;
-use crate::routing::{RoutingTable, UpdateOutcome};
+use crate::routing::{Heard, RoutingTable, UpdateOutcome};
 use crate::time::Time;
 use crate::transport::krpc::{
     Body, DecodeError, KrpcError, Malformed, Message, Method, Query, ResponseBody, ERROR_PROTOCOL,
@@ -242,11 +242,11 @@ impl Server {
         let body = match query.method {
             Method::Ping => Ok(self.response()),
             Method::FindNode { target } => Ok(ResponseBody {
-                nodes: table.closest(&target, k),
+                nodes: table.closest_for_reply(&target, k, now),
                 ..self.response()
             }),
             Method::GetPeers { info_hash } => Ok(ResponseBody {
-                nodes: table.closest(&info_hash, k),
+                nodes: table.closest_for_reply(&info_hash, k, now),
                 values: self.storage.peers(info_hash, now, MAX_PEERS_PER_REPLY),
                 token: Some(self.tokens.issue(*from.ip(), now)),
                 ..self.response()
@@ -263,7 +263,7 @@ impl Server {
                 self.response()
             }),
             Method::Get { target } => Ok(ResponseBody {
-                nodes: table.closest(&target, k),
+                nodes: table.closest_for_reply(&target, k, now),
                 value: self.storage.get_item(target, now).map(<[u8]>::to_vec),
                 token: Some(self.tokens.issue(*from.ip(), now)),
                 ..self.response()
@@ -383,7 +383,8 @@ impl Server {
         if !inserts && !known {
             return None;
         }
-        let UpdateOutcome::PingOldest { oldest } = table.update(querier, now) else {
+        let UpdateOutcome::PingOldest { oldest } = table.update_heard(querier, Heard::Queried, now)
+        else {
             return None;
         };
         let heard_lately = table
@@ -486,6 +487,33 @@ mod tests {
                 ..ResponseBody::default()
             })
         );
+    }
+
+    #[test]
+    fn find_node_and_get_replies_list_good_nodes_first_and_never_bad_ones() {
+        let mut f = Fixture::new();
+        let contact = |n: u8| Contact::new(id(n), addr(5000 + u16::from(n)));
+        for n in 10..16 {
+            let _ = f.table.update(contact(n), ms(0));
+        }
+        for _ in 0..3 {
+            let _ = f.table.on_failure(&id(10), ms(1));
+            let _ = f.table.on_failure(&id(11), ms(1));
+        }
+        // Only ever queried us: questionable, listed after the good ones.
+        let _ = f.table.update_heard(contact(16), Heard::Queried, ms(1));
+        for method in [
+            Method::FindNode { target: id(12) },
+            Method::Get { target: id(12) },
+        ] {
+            let nodes = f.response(4000, 1, method).nodes;
+            let ids: Vec<NodeId> = nodes.iter().map(|c| c.id).collect();
+            assert!(!ids.contains(&id(10)) && !ids.contains(&id(11)), "{ids:?}");
+            assert!(ids.contains(&id(16)));
+            // The querier itself (id 1) was inserted as questionable too.
+            let good = ids.iter().take_while(|i| (12..16).any(|n| id(n) == **i));
+            assert_eq!(good.count(), 4, "the four good nodes come first: {ids:?}");
+        }
     }
 
     #[test]

@@ -12,10 +12,15 @@ use crate::time::Time;
 pub struct Entry {
     /// The contact.
     pub contact: Contact,
-    /// When the node was last heard from (or inserted).
+    /// When the node was last heard from (an answer or a query), or
+    /// inserted.
     pub last_seen: Time,
     /// Failed requests in a row since it was last heard from.
     pub failures: u8,
+    /// Whether it has ever answered one of our requests. BEP 5 counts a
+    /// node that only ever sent us queries as questionable: anyone can send
+    /// a query, only a node that answers is known to be reachable.
+    pub answered: bool,
 }
 
 /// A full bucket asked the driver to ping its oldest entry; the newcomer waits
@@ -47,12 +52,14 @@ impl KBucket {
         self.entries.iter().position(|e| e.contact.id == *id)
     }
 
-    /// Move entry `pos` to the tail (most recently seen) and mark it healthy.
-    pub(crate) fn refresh_at(&mut self, pos: usize, contact: Contact, now: Time) {
+    /// Move entry `pos` to the tail (most recently seen) and mark it healthy;
+    /// `answered` records that this time it answered one of our requests.
+    pub(crate) fn refresh_at(&mut self, pos: usize, contact: Contact, answered: bool, now: Time) {
         if let Some(mut entry) = self.entries.remove(pos) {
             entry.contact = contact;
             entry.last_seen = now;
             entry.failures = 0;
+            entry.answered |= answered;
             self.entries.push_back(entry);
         }
     }
@@ -60,12 +67,13 @@ impl KBucket {
     /// Append `contact` as the most recently seen entry. A contact in the
     /// bucket is no longer a replacement candidate: leaving it in the cache
     /// would let a later stale eviction store it twice.
-    pub(crate) fn push(&mut self, contact: Contact, now: Time) {
+    pub(crate) fn push(&mut self, contact: Contact, answered: bool, now: Time) {
         self.replacements.retain(|c| c.id != contact.id);
         self.entries.push_back(Entry {
             contact,
             last_seen: now,
             failures: 0,
+            answered,
         });
     }
 

@@ -8,4 +8,6 @@ mod bucket;
 mod table;
 
 pub use bucket::Entry;
-pub use table::{FailureOutcome, RoutingConfig, RoutingTable, UpdateOutcome};
+pub use table::{
+    FailureOutcome, Heard, NodeState, RoutingConfig, RoutingTable, UpdateOutcome, BEP5_FRESHNESS,
+};

@@ -16,27 +16,61 @@ pub struct RoutingConfig {
     /// Replacement candidates remembered per bucket. Bounded so a flood of
     /// new ids costs a fixed amount of memory.
     pub replacement_cache: usize,
-    /// Failed requests in a row after which a contact is stale and is
-    /// swapped for a replacement when one is cached.
-    pub stale_after: u8,
+    /// Failed requests in a row after which a contact is *bad* (BEP 5: "fails
+    /// to respond to multiple queries in a row"): it is never handed out in a
+    /// reply, a full bucket replaces it first, and it is swapped for a
+    /// replacement at once when one is cached.
+    pub bad_after: u8,
+    /// Silence after which a contact that answered is no longer *good* but
+    /// *questionable* (BEP 5: 15 minutes). A full bucket pings its
+    /// least-recently-seen questionable contact before evicting it.
+    pub questionable_after: Duration,
     /// A bucket nobody touched for this long should be refreshed by a lookup
-    /// of a random id in it.
+    /// of a random id in it (BEP 5: 15 minutes).
     pub refresh_interval: Duration,
     /// How long a full bucket waits for the answer to its eviction ping
     /// before asking again; keeps a bucket usable if the driver never reports.
     pub ping_timeout: Duration,
 }
 
+/// BEP 5's 15 minutes: how long a contact stays good without being heard
+/// from, and how long a bucket may go untouched before it is refreshed.
+pub const BEP5_FRESHNESS: Duration = Duration::from_secs(15 * 60);
+
 impl Default for RoutingConfig {
     fn default() -> Self {
         RoutingConfig {
             k: 20,
             replacement_cache: 8,
-            stale_after: 5,
-            refresh_interval: Duration::from_secs(3600),
+            bad_after: 3,
+            questionable_after: BEP5_FRESHNESS,
+            refresh_interval: BEP5_FRESHNESS,
             ping_timeout: Duration::from_secs(10),
         }
     }
+}
+
+/// What the table knows of a contact's health, as BEP 5 defines it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum NodeState {
+    /// It answered one of our requests within
+    /// [`RoutingConfig::questionable_after`], or it once answered and has
+    /// sent us a message within that time.
+    Good,
+    /// Not heard from lately, or never answered a request of ours.
+    Questionable,
+    /// Failed [`RoutingConfig::bad_after`] requests in a row.
+    Bad,
+}
+
+/// How a node was heard from: BEP 5 trusts a node that answered our request
+/// more than one that only sent us a query.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Heard {
+    /// It answered a request of ours (or an oracle says it would have).
+    Answered,
+    /// It sent us a query.
+    Queried,
 }
 
 /// What the table did with a contact it was told about, and what (if
@@ -48,14 +82,21 @@ pub enum UpdateOutcome {
     Refreshed,
     /// New, and its bucket had room: inserted at the tail.
     Inserted,
-    /// New, its bucket is full: ping `oldest` and report the answer with
-    /// [`RoutingTable::on_ping_result`]. The newcomer waits for that answer.
+    /// New, its bucket is full and holds a questionable contact: ping
+    /// `oldest` and report the answer with [`RoutingTable::on_ping_result`].
+    /// The newcomer waits for that answer.
     PingOldest {
-        /// The least-recently-seen contact of the full bucket.
+        /// The least-recently-seen questionable contact of the full bucket.
         oldest: Contact,
     },
-    /// New, its bucket is full and already waiting on a ping: the newcomer
-    /// went to the replacement cache.
+    /// New, its bucket is full and held a bad contact: the newcomer took its
+    /// place at once (BEP 5: bad nodes are replaced first, without a ping).
+    ReplacedBad {
+        /// The bad contact that left the bucket.
+        evicted: Contact,
+    },
+    /// New, its bucket is full of good contacts or already waiting on a
+    /// ping: the newcomer went to the replacement cache.
     Cached,
     /// The id is known under another address. Kept as it was: letting any
     /// datagram move a contact to a new address would let anyone hijack it.
@@ -73,9 +114,10 @@ pub enum FailureOutcome {
     Counted(u8),
     /// The contact was stale and was replaced by this cached candidate.
     Replaced(Contact),
-    /// The contact is stale but no replacement is cached, so it stays:
-    /// the paper keeps unresponsive contacts rather than empty a bucket.
-    Stale,
+    /// The contact is bad but no replacement is cached, so it stays (never
+    /// handed out in replies, replaced by the next newcomer): the paper
+    /// keeps unresponsive contacts rather than empty a bucket.
+    Bad,
 }
 
 /// A Kademlia routing table owned by one node.
@@ -95,6 +137,18 @@ pub struct RoutingTable {
     /// When the table was made: the last touch of buckets never allocated.
     created: Time,
     len: usize,
+}
+
+/// BEP 5's node state of `entry` at `now` under `config`: the one rule
+/// behind eviction and replies.
+fn classify(config: &RoutingConfig, entry: &Entry, now: Time) -> NodeState {
+    if entry.failures >= config.bad_after {
+        NodeState::Bad
+    } else if entry.answered && now.saturating_since(entry.last_seen) < config.questionable_after {
+        NodeState::Good
+    } else {
+        NodeState::Questionable
+    }
 }
 
 /// Position in `RoutingTable::buckets` of bucket `index` (< ID_BITS).
@@ -163,6 +217,13 @@ impl RoutingTable {
             .unwrap_or_default()
     }
 
+    /// The entries of bucket `index`, least recently seen first.
+    pub fn bucket_entries(&self, index: usize) -> impl Iterator<Item = &Entry> {
+        self.bucket(index)
+            .into_iter()
+            .flat_map(|b| b.entries.iter())
+    }
+
     /// The entry for `id`, if the table holds it.
     pub fn get(&self, id: &NodeId) -> Option<&Entry> {
         let bucket = self.bucket(self.local.bucket_index(id)?)?;
@@ -180,24 +241,43 @@ impl RoutingTable {
         self.buckets.iter().rev().flat_map(|b| b.entries.iter())
     }
 
-    /// The Kademlia update rule, applied whenever a node is heard from.
-    ///
-    /// Known → tail; room → insert at tail; full → ask the caller to ping the
-    /// least-recently-seen contact (see [`UpdateOutcome::PingOldest`]).
+    /// The Kademlia update rule for a node that answered one of our requests
+    /// (see [`RoutingTable::update_heard`]).
     pub fn update(&mut self, contact: Contact, now: Time) -> UpdateOutcome {
+        self.update_heard(contact, Heard::Answered, now)
+    }
+
+    /// The state of an entry at `now`, by BEP 5's rules.
+    pub fn state_of(&self, entry: &Entry, now: Time) -> NodeState {
+        classify(&self.config, entry, now)
+    }
+
+    /// The Kademlia update rule, applied whenever a node is heard from, with
+    /// BEP 5's node states deciding who leaves a full bucket.
+    ///
+    /// Known → tail; room → insert at tail; full → replace a bad contact
+    /// at once if there is one ([`UpdateOutcome::ReplacedBad`]), else ask the
+    /// caller to ping the least-recently-seen questionable contact
+    /// ([`UpdateOutcome::PingOldest`]), else (every contact good) cache the
+    /// newcomer: old, live nodes win, which is what makes Kademlia resist
+    /// floods of new ids.
+    pub fn update_heard(&mut self, contact: Contact, heard: Heard, now: Time) -> UpdateOutcome {
         let Some(index) = self.local.bucket_index(&contact.id) else {
             return UpdateOutcome::Ignored;
         };
+        let answered = heard == Heard::Answered;
         let k = self.config.k;
         let cache_capacity = self.config.replacement_cache;
         let ping_timeout = self.config.ping_timeout;
+        let config = self.config.clone();
+        let state = |e: &Entry| classify(&config, e, now);
         let bucket = self.bucket_mut(index);
         bucket.last_touched = now;
         if let Some(pos) = bucket.position(&contact.id) {
             if bucket.entries[pos].contact.addr != contact.addr {
                 return UpdateOutcome::AddressConflict;
             }
-            bucket.refresh_at(pos, contact, now);
+            bucket.refresh_at(pos, contact, answered, now);
             return UpdateOutcome::Refreshed;
         }
         if bucket.entries.len() < k {
@@ -206,12 +286,38 @@ impl RoutingTable {
                 // empty in every full bucket of k = 20.
                 bucket.entries.reserve_exact(k);
             }
-            bucket.push(contact, now);
+            bucket.push(contact, answered, now);
             self.len += 1;
             return UpdateOutcome::Inserted;
         }
-        let Some(oldest) = bucket.entries.front().map(|e| e.contact) else {
-            // k == 0: a table that keeps nothing.
+        if let Some(pos) = bucket
+            .entries
+            .iter()
+            .position(|e| state(e) == NodeState::Bad)
+        {
+            if let Some(evicted) = bucket.entries.remove(pos) {
+                if bucket
+                    .pending
+                    .is_some_and(|p| p.oldest == evicted.contact.id)
+                {
+                    if let Some(previous) = bucket.pending.take() {
+                        bucket.cache(previous.candidate, cache_capacity);
+                    }
+                }
+                bucket.push(contact, answered, now);
+                return UpdateOutcome::ReplacedBad {
+                    evicted: evicted.contact,
+                };
+            }
+        }
+        let Some(oldest) = bucket
+            .entries
+            .iter()
+            .find(|e| state(e) == NodeState::Questionable)
+            .map(|e| e.contact)
+        else {
+            // Every contact is good (or k == 0: a table that keeps nothing).
+            bucket.cache(contact, cache_capacity);
             return UpdateOutcome::Cached;
         };
         match bucket.pending {
@@ -263,7 +369,7 @@ impl RoutingTable {
         if answered {
             if let Some(pos) = pos {
                 let contact = bucket.entries[pos].contact;
-                bucket.refresh_at(pos, contact, now);
+                bucket.refresh_at(pos, contact, true, now);
             }
             if let Some(p) = pending {
                 bucket.cache(p.candidate, cache_capacity);
@@ -276,20 +382,22 @@ impl RoutingTable {
         }
         if let Some(p) = pending {
             if bucket.entries.len() < k && bucket.position(&p.candidate.id).is_none() {
-                bucket.push(p.candidate, now);
+                // The candidate was heard from; whether it ever answered is
+                // not known here, so it starts questionable.
+                bucket.push(p.candidate, false, now);
                 self.len += 1;
             }
         }
     }
 
     /// A request to `id` failed (error or timeout). After
-    /// [`RoutingConfig::stale_after`] failures in a row the contact is
-    /// replaced by the newest cached candidate, if there is one.
+    /// [`RoutingConfig::bad_after`] failures in a row the contact is bad and
+    /// is replaced by the newest cached candidate, if there is one.
     pub fn on_failure(&mut self, id: &NodeId, now: Time) -> FailureOutcome {
         let Some(index) = self.local.bucket_index(id) else {
             return FailureOutcome::Unknown;
         };
-        let stale_after = self.config.stale_after;
+        let bad_after = self.config.bad_after;
         let Some(bucket) = self.buckets.get_mut(slot(index)) else {
             return FailureOutcome::Unknown;
         };
@@ -298,16 +406,17 @@ impl RoutingTable {
         };
         let entry = &mut bucket.entries[pos];
         entry.failures = entry.failures.saturating_add(1);
-        if entry.failures < stale_after {
+        if entry.failures < bad_after {
             return FailureOutcome::Counted(entry.failures);
         }
         match bucket.take_replacement() {
             Some(replacement) => {
                 bucket.entries.remove(pos);
-                bucket.push(replacement, now);
+                // A replacement was heard from but may never have answered.
+                bucket.push(replacement, false, now);
                 FailureOutcome::Replaced(replacement)
             }
-            None => FailureOutcome::Stale,
+            None => FailureOutcome::Bad,
         }
     }
 
@@ -322,13 +431,39 @@ impl RoutingTable {
     }
 
     /// The `n` contacts closest to `target`, closest first, never the local
-    /// node.
+    /// node, whatever their state: where a lookup starts.
+    pub fn closest(&self, target: &NodeId, n: usize) -> Vec<Contact> {
+        self.closest_where(target, n, |_| true)
+    }
+
+    /// What a node hands out when asked for the `n` closest to `target` at
+    /// `now` (a `find_node` or `get` reply): BEP 5's "K closest good nodes",
+    /// topped up with the closest questionable ones when fewer than `n` are
+    /// good, good ones first; never a bad one.
+    pub fn closest_for_reply(&self, target: &NodeId, n: usize, now: Time) -> Vec<Contact> {
+        let mut out = self.closest_where(target, n, |e| self.state_of(e, now) == NodeState::Good);
+        if out.len() < n {
+            let more = self.closest_where(target, n - out.len(), |e| {
+                self.state_of(e, now) == NodeState::Questionable
+            });
+            out.extend(more);
+        }
+        out
+    }
+
+    /// The `n` entries closest to `target` that `keep` accepts, closest
+    /// first.
     ///
     /// Buckets are visited in distance order instead of sorting the whole
     /// table: with `b` the bucket `target` falls in, bucket `b` holds every
     /// contact closer than `2^b`, the buckets below `b` hold those in
     /// `[2^b, 2^(b+1))`, and each bucket above is a farther band of its own.
-    pub fn closest(&self, target: &NodeId, n: usize) -> Vec<Contact> {
+    fn closest_where(
+        &self,
+        target: &NodeId,
+        n: usize,
+        keep: impl Fn(&Entry) -> bool,
+    ) -> Vec<Contact> {
         let mut out = Vec::with_capacity(n.min(self.len));
         if n == 0 {
             return out;
@@ -336,7 +471,7 @@ impl RoutingTable {
         let take_group = |range: std::ops::Range<usize>, out: &mut Vec<Contact>| {
             let start = out.len();
             for bucket in range.filter_map(|i| self.bucket(i)) {
-                out.extend(bucket.entries.iter().map(|e| e.contact));
+                out.extend(bucket.entries.iter().filter(|e| keep(e)).map(|e| e.contact));
             }
             out[start..].sort_unstable_by_key(|c| c.id.distance(target));
             out.len() >= n
@@ -411,7 +546,11 @@ mod tests {
         RoutingConfig {
             k,
             replacement_cache: 8,
-            stale_after: 5,
+            bad_after: 5,
+            // Every contact questionable at once: the tests of the ping and
+            // eviction flow below predate node states; the states have
+            // tests of their own.
+            questionable_after: Duration::ZERO,
             refresh_interval: Duration::from_secs(100),
             ping_timeout: Duration::from_secs(10),
         }
@@ -627,6 +766,148 @@ mod tests {
         );
     }
 
+    // ---- node states (BEP 5) ---------------------------------------------
+
+    /// BEP 5's thresholds: good for 15 minutes after an answer, bad after
+    /// three failures in a row.
+    fn bep5(k: usize) -> RoutingConfig {
+        RoutingConfig {
+            k,
+            ..RoutingConfig::default()
+        }
+    }
+
+    const QUARTER: u64 = 15 * 60 * 1000;
+
+    fn state(f: &Fixture, id: &NodeId, at: Time) -> NodeState {
+        f.table.state_of(f.table.get(id).expect("in the table"), at)
+    }
+
+    #[test]
+    fn a_node_that_answered_is_good_for_fifteen_minutes_then_questionable() {
+        let mut f = Fixture::new(30, bep5(4));
+        let c = f.contact_in(B);
+        assert_eq!(f.table.update(c, ms(0)), UpdateOutcome::Inserted);
+        assert_eq!(state(&f, &c.id, ms(0)), NodeState::Good);
+        assert_eq!(state(&f, &c.id, ms(QUARTER - 1)), NodeState::Good);
+        assert_eq!(state(&f, &c.id, ms(QUARTER)), NodeState::Questionable);
+        // Heard from again, as an answer: good again.
+        let _ = f.table.update(c, ms(QUARTER + 5));
+        assert_eq!(state(&f, &c.id, ms(QUARTER + 5)), NodeState::Good);
+    }
+
+    #[test]
+    fn a_query_keeps_a_node_good_only_if_it_once_answered() {
+        let mut f = Fixture::new(31, bep5(4));
+        let querier = f.contact_in(B);
+        let answerer = f.contact_in(B);
+        let heard = f.table.update_heard(querier, Heard::Queried, ms(0));
+        assert_eq!(heard, UpdateOutcome::Inserted);
+        // Never answered: questionable from the start, however often it asks.
+        assert_eq!(state(&f, &querier.id, ms(0)), NodeState::Questionable);
+        let _ = f.table.update_heard(querier, Heard::Queried, ms(10));
+        assert_eq!(state(&f, &querier.id, ms(10)), NodeState::Questionable);
+        // Once it answered, a later query keeps it good.
+        let _ = f.table.update(answerer, ms(0));
+        let _ = f.table.update_heard(answerer, Heard::Queried, ms(QUARTER));
+        assert_eq!(
+            state(&f, &answerer.id, ms(2 * QUARTER - 1)),
+            NodeState::Good
+        );
+        assert_eq!(
+            state(&f, &answerer.id, ms(2 * QUARTER)),
+            NodeState::Questionable
+        );
+    }
+
+    #[test]
+    fn repeated_failures_make_a_node_bad_and_an_answer_makes_it_good() {
+        let mut f = Fixture::new(32, bep5(4));
+        let c = f.contact_in(B);
+        let _ = f.table.update(c, ms(0));
+        assert_eq!(f.table.on_failure(&c.id, ms(1)), FailureOutcome::Counted(1));
+        assert_eq!(f.table.on_failure(&c.id, ms(2)), FailureOutcome::Counted(2));
+        // Still within its fifteen minutes, but two failures do not make it
+        // bad yet.
+        assert_eq!(state(&f, &c.id, ms(2)), NodeState::Good);
+        assert_eq!(f.table.on_failure(&c.id, ms(3)), FailureOutcome::Bad);
+        assert_eq!(state(&f, &c.id, ms(3)), NodeState::Bad);
+        assert!(f.table.contains(&c.id), "kept: nothing to replace it with");
+        let _ = f.table.update(c, ms(4));
+        assert_eq!(state(&f, &c.id, ms(4)), NodeState::Good);
+    }
+
+    #[test]
+    fn a_full_bucket_replaces_a_bad_node_first_without_a_ping() {
+        let mut f = Fixture::new(33, bep5(3));
+        let c = f.fill(B, 3);
+        // c[0] is the least recently seen; c[1] goes bad.
+        for t in 0..3 {
+            let _ = f.table.on_failure(&c[1].id, ms(10 + t));
+        }
+        let newcomer = f.contact_in(B);
+        assert_eq!(
+            f.table.update(newcomer, ms(20)),
+            UpdateOutcome::ReplacedBad { evicted: c[1] }
+        );
+        assert_eq!(f.bucket_ids(B), vec![c[0].id, c[2].id, newcomer.id]);
+        assert_eq!(f.table.len(), 3);
+        assert_consistent(&f.table);
+    }
+
+    #[test]
+    fn a_full_bucket_pings_its_oldest_questionable_node_and_keeps_good_ones() {
+        let mut f = Fixture::new(34, bep5(3));
+        let c = f.fill(B, 3);
+        // All three answered within fifteen minutes: a newcomer is cached.
+        let early = f.contact_in(B);
+        assert_eq!(f.table.update(early, ms(100)), UpdateOutcome::Cached);
+        assert_eq!(f.replacement_ids(B), vec![early.id]);
+        // c[0] and c[2] are heard from again later; c[1] falls silent and is
+        // the only questionable one when the next newcomer comes.
+        let _ = f.table.update(c[0], ms(QUARTER));
+        let _ = f.table.update(c[2], ms(QUARTER));
+        let late = f.contact_in(B);
+        assert_eq!(
+            f.table.update(late, ms(QUARTER + 1)),
+            UpdateOutcome::PingOldest { oldest: c[1] }
+        );
+        f.table.on_ping_result(&c[1].id, false, ms(QUARTER + 2));
+        assert!(!f.table.contains(&c[1].id));
+        assert!(f.table.contains(&late.id));
+        assert_consistent(&f.table);
+    }
+
+    #[test]
+    fn replies_list_good_nodes_first_and_never_bad_ones() {
+        let mut f = Fixture::new(35, bep5(8));
+        let local = f.local();
+        let c = f.fill(B, 6);
+        // c[0], c[1]: bad; c[2]: questionable (only ever queried us);
+        // c[3..]: good.
+        for id in [c[0].id, c[1].id] {
+            for t in 0..3 {
+                let _ = f.table.on_failure(&id, ms(10 + t));
+            }
+        }
+        assert!(f.table.remove(&c[2].id).is_some());
+        let _ = f.table.update_heard(c[2], Heard::Queried, ms(20));
+        let target = local.random_in_bucket(B, &mut f.rng);
+        let reply = f.table.closest_for_reply(&target, 8, ms(30));
+        assert_eq!(reply.len(), 4);
+        assert!(reply.iter().all(|r| r.id != c[0].id && r.id != c[1].id));
+        let mut good: Vec<Contact> = c[3..].to_vec();
+        good.sort_by_key(|g| g.id.distance(&target));
+        assert_eq!(&reply[..3], &good[..]);
+        assert_eq!(reply[3], c[2]);
+        // Asked for fewer, the good ones win even when the questionable one
+        // is closer.
+        let two = f.table.closest_for_reply(&c[2].id, 2, ms(30));
+        assert!(two.iter().all(|r| r.id != c[2].id));
+        // Everything is still a lookup seed.
+        assert_eq!(f.table.closest(&target, 8).len(), 6);
+    }
+
     // ---- on_ping_result --------------------------------------------------
 
     #[test]
@@ -779,8 +1060,8 @@ mod tests {
         for _ in 0..4 {
             let _ = f.table.on_failure(&c[0].id, ms(10));
         }
-        assert_eq!(f.table.on_failure(&c[0].id, ms(11)), FailureOutcome::Stale);
-        assert_eq!(f.table.on_failure(&c[0].id, ms(12)), FailureOutcome::Stale);
+        assert_eq!(f.table.on_failure(&c[0].id, ms(11)), FailureOutcome::Bad);
+        assert_eq!(f.table.on_failure(&c[0].id, ms(12)), FailureOutcome::Bad);
         assert!(f.table.contains(&c[0].id));
         assert_eq!(f.table.len(), 2);
         assert_eq!(f.bucket_ids(B), ids(&c));

@@ -164,6 +164,11 @@ impl Schedule {
         self.up_at_start ^ (flipped % 2 == 1)
     }
 
+    /// The times at which the node flips between up and down, increasing.
+    pub fn flips(&self) -> &[Time] {
+        &self.flips
+    }
+
     /// Up intervals as `(from, to)`; `to` is `None` for an interval still
     /// open at the end of the schedule.
     pub fn up_intervals(&self) -> Vec<(Time, Option<Time>)> {

@@ -16,6 +16,7 @@ pub mod adversary;
 pub mod churn;
 pub mod ids;
 pub mod network;
+pub mod upkeep;
 mod warmup;
 pub mod workload;
 
@@ -27,6 +28,7 @@ use rand_chacha::ChaCha8Rng;
 pub use adversary::{Adversaries, AdversaryMode};
 pub use churn::{ChurnModel, Schedule};
 pub use network::{LatencyModel, SimNetwork, SimNode, SimTransport};
+pub use upkeep::{Rate, Upkeep};
 pub use warmup::Warmup;
 pub use workload::{lookup_from, make_tasks, run_from, run_strategy, LookupRecord, LookupTask};
 
@@ -57,11 +59,19 @@ pub struct SimConfig {
     pub unreachable: f64,
     /// How tables are filled before the lookups.
     pub warmup: Warmup,
-    /// Virtual time of churn (with periodic refresh) between filling the
-    /// tables and the first lookup, so that tables hold stale entries.
+    /// Virtual time of churn (with upkeep) between filling the tables and
+    /// the first lookup, so that tables reach their steady state.
     pub warmup_duration: Duration,
-    /// Bucket refresh period during warm-up (BEP 5 uses 15 minutes).
+    /// How nodes keep their tables up, all through the run.
+    pub upkeep: Upkeep,
+    /// A bucket untouched this long is refreshed (BEP 5: 15 minutes).
     pub refresh_every: Duration,
+    /// A contact silent this long is questionable (BEP 5: 15 minutes).
+    pub questionable_after: Duration,
+    /// Failed requests in a row that make a contact bad.
+    pub bad_after: u8,
+    /// Lookups of random ids each up node starts, as background traffic.
+    pub background_lookups: Rate,
     /// Lookups start uniformly over this window after warm-up.
     pub lookup_window: Duration,
     /// Per-request timeout.
@@ -88,7 +98,11 @@ impl Default for SimConfig {
             unreachable: 0.0,
             warmup: Warmup::Oracle,
             warmup_duration: Duration::from_secs(3600),
-            refresh_every: Duration::from_secs(15 * 60),
+            upkeep: Upkeep::default(),
+            refresh_every: crate::routing::BEP5_FRESHNESS,
+            questionable_after: crate::routing::BEP5_FRESHNESS,
+            bad_after: RoutingConfig::default().bad_after,
+            background_lookups: Rate::default(),
             lookup_window: Duration::from_secs(3600),
             rpc_timeout: crate::lookup::DEFAULT_RPC_TIMEOUT,
             seed: 1,
@@ -107,6 +121,22 @@ impl SimConfig {
     /// When the lookup window opens.
     pub fn window_start(&self) -> Time {
         Time::ZERO + self.warmup_duration
+    }
+
+    /// When the lookup window closes: upkeep runs until then.
+    pub fn window_end(&self) -> Time {
+        self.window_start() + self.lookup_window
+    }
+
+    /// The routing-table tunables every simulated node uses.
+    pub fn routing(&self) -> RoutingConfig {
+        RoutingConfig {
+            k: self.k,
+            bad_after: self.bad_after,
+            questionable_after: self.questionable_after,
+            refresh_interval: self.refresh_every,
+            ..RoutingConfig::default()
+        }
     }
 }
 
@@ -145,6 +175,20 @@ pub(crate) mod streams {
     pub(crate) const UNREACHABLE: u64 = 6;
     pub(crate) const ADVERSARIES: u64 = 7;
     pub(crate) const SYBILS: u64 = 8;
+    pub(crate) const UPKEEP: u64 = 9;
+    pub(crate) const REJOIN: u64 = 10;
+    pub(crate) const BACKGROUND: u64 = 11;
+}
+
+/// Let `net` live from `from` to `until` with nothing but churn and its
+/// upkeep (refresh, rejoins, background lookups; see [`upkeep`]): what the
+/// network does between the workload's lookups, for experiments on how
+/// fresh tables stay.
+pub fn run_upkeep(net: &std::sync::Arc<SimNetwork>, config: &SimConfig, from: Time, until: Time) {
+    virtual_time_runtime().block_on(async {
+        let clock = crate::driver::Clock::starting_now();
+        futures_util::future::join_all(upkeep::spawn(net, config, clock, from, until)).await;
+    });
 }
 
 /// Build the network of `config` and warm it up: the state every strategy
@@ -154,10 +198,7 @@ pub fn build_network(config: &SimConfig) -> SimNetwork {
     let mut churn_rng = stream(config.seed, streams::CHURN);
     let mut nat_rng = stream(config.seed, streams::UNREACHABLE);
     let horizon = config.horizon();
-    let routing = RoutingConfig {
-        k: config.k,
-        ..RoutingConfig::default()
-    };
+    let routing = config.routing();
     let node = |i: usize, id: NodeId, schedule: Schedule, unreachable: bool| SimNode {
         contact: Contact::simulated(id, i as u32),
         schedule,

@@ -13,7 +13,7 @@ use crate::contact::Contact;
 use crate::driver::{lock, Clock};
 use crate::id::NodeId;
 use crate::protocol::{Request, Response};
-use crate::routing::{RoutingTable, UpdateOutcome};
+use crate::routing::{Heard, RoutingTable, UpdateOutcome};
 use crate::sim::adversary::AdversaryMode;
 use crate::sim::churn::Schedule;
 use crate::sim::ids::SortedIds;
@@ -40,7 +40,7 @@ impl Default for LatencyModel {
 
 /// SplitMix64: a fixed, well-mixed hash, so a pair's delay is a pure
 /// function of (seed, pair) and needs no storage for 10⁵ nodes.
-fn splitmix64(mut x: u64) -> u64 {
+pub(crate) fn splitmix64(mut x: u64) -> u64 {
     x = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
     x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
     x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
@@ -193,6 +193,29 @@ impl SimNetwork {
         !self.nodes[n as usize].adversary && self.answers(n, t)
     }
 
+    /// Share of the routing-table entries of the honest nodes up at `at`
+    /// whose node answers at `at`: how well upkeep keeps tables fresh.
+    pub fn freshness(&self, at: Time) -> f64 {
+        let (mut entries, mut fresh) = (0usize, 0usize);
+        for (n, node) in self.nodes.iter().enumerate() {
+            if node.adversary || !self.is_up(n as u32, at) {
+                continue;
+            }
+            for e in lock(&node.table).iter() {
+                entries += 1;
+                fresh += usize::from(
+                    self.index_of(&e.contact)
+                        .is_some_and(|m| self.answers(m, at)),
+                );
+            }
+        }
+        if entries == 0 {
+            0.0
+        } else {
+            fresh as f64 / entries as f64
+        }
+    }
+
     /// Node index by address (addresses are derived from the index).
     pub fn index_of(&self, contact: &Contact) -> Option<u32> {
         let n = contact.simulated_index()?;
@@ -215,17 +238,19 @@ impl SimNetwork {
         lost
     }
 
-    /// Tell `table` about `contact` at `at` by the Kademlia rule, answering
-    /// an eviction ping at once from the oracle (`answers` says which nodes
-    /// would reply): a shortcut that spares simulating the ping.
+    /// Tell `table` that `contact` was `heard` from at `at`, by the Kademlia
+    /// rule, answering an eviction ping at once from the oracle (`answers`
+    /// says which nodes would reply): a shortcut that spares simulating the
+    /// ping.
     pub fn learn(
         &self,
         table: &mut RoutingTable,
         contact: Contact,
+        heard: Heard,
         at: Time,
         answers: impl Fn(u32) -> bool,
     ) {
-        if let UpdateOutcome::PingOldest { oldest } = table.update(contact, at) {
+        if let UpdateOutcome::PingOldest { oldest } = table.update_heard(contact, heard, at) {
             let alive = self.index_of(&oldest).is_some_and(answers);
             table.on_ping_result(&oldest.id, alive, at);
         }
@@ -239,19 +264,23 @@ impl SimNetwork {
             return self.lie(n, request, now);
         }
         let mut table = lock(&node.table);
-        self.learn(&mut table, from, now, |o| self.answers(o, now));
+        self.learn(&mut table, from, Heard::Queried, now, |o| {
+            self.answers(o, now)
+        });
         let mut response = Response {
             id: node.contact.id,
             ..Response::default()
         };
         match request {
             Request::Ping | Request::PutValue { .. } => {}
-            Request::FindNode { target } => response.contacts = table.closest(target, self.k),
+            Request::FindNode { target } => {
+                response.contacts = table.closest_for_reply(target, self.k, now)
+            }
             Request::GetValue { target } => {
                 let stored = node.store.lock().ok().and_then(|s| s.get(target).cloned());
                 match stored {
                     Some(value) => response.value = Some(value),
-                    None => response.contacts = table.closest(target, self.k),
+                    None => response.contacts = table.closest_for_reply(target, self.k, now),
                 }
             }
         }

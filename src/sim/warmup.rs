@@ -3,7 +3,6 @@
 use std::fmt;
 use std::str::FromStr;
 
-use rand::seq::SliceRandom;
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
@@ -12,9 +11,10 @@ use std::sync::Arc;
 use crate::contact::Contact;
 use crate::driver::{lock, Clock};
 use crate::id::ID_BITS;
-use crate::lookup::{LookupConfig, LookupMode};
+use crate::lookup::LookupConfig;
+use crate::routing::Heard;
 use crate::sim::network::SimNetwork;
-use crate::sim::workload::lookup_from;
+use crate::sim::upkeep::{self, sample_bucket};
 use crate::sim::{stream, streams, virtual_time_runtime, SimConfig};
 use crate::time::Time;
 
@@ -52,36 +52,6 @@ impl FromStr for Warmup {
     }
 }
 
-/// Up to `want` sorted positions of `range` whose node is in `up`, chosen
-/// at random: every candidate for small ranges, random probes for large ones
-/// (the far buckets of a big network hold half of it).
-fn sample_bucket(
-    net: &SimNetwork,
-    range: std::ops::Range<usize>,
-    want: usize,
-    rng: &mut ChaCha8Rng,
-    up: &[bool],
-) -> Vec<usize> {
-    let ok = |i: usize| up[net.ids.node_at(i) as usize];
-    if range.len() <= want * 4 {
-        let mut all: Vec<usize> = range.filter(|&i| ok(i)).collect();
-        all.shuffle(rng);
-        all.truncate(want);
-        return all;
-    }
-    let mut picked: Vec<usize> = Vec::with_capacity(want);
-    for _ in 0..want * 8 {
-        if picked.len() == want {
-            break;
-        }
-        let i = rng.gen_range(range.clone());
-        if !picked.contains(&i) && ok(i) {
-            picked.push(i);
-        }
-    }
-    picked
-}
-
 /// Which nodes answer at `at`, as a dense bitmap: the warm-up asks this for
 /// random nodes millions of times, and a 10⁵-entry `Vec<bool>` stays in
 /// cache where the nodes' schedules do not.
@@ -95,12 +65,9 @@ fn answering(net: &SimNetwork, at: Time) -> Vec<bool> {
 /// `at` (what a lookup into that bucket would find). Tell each table by the
 /// Kademlia rule, resolving eviction pings by the oracle (a ping to a node
 /// that answers is answered).
-fn fill_buckets(net: &SimNetwork, at: Time, want: usize, rng: &mut ChaCha8Rng, only_up: bool) {
+fn fill_buckets(net: &SimNetwork, at: Time, want: usize, rng: &mut ChaCha8Rng) {
     let up = answering(net, at);
     for n in 0..net.nodes.len() as u32 {
-        if only_up && !net.is_up(n, at) {
-            continue;
-        }
         let owner = net.nodes[n as usize].contact.id;
         let mut table = lock(&net.nodes[n as usize].table);
         for bucket in (0..ID_BITS).rev() {
@@ -111,78 +78,72 @@ fn fill_buckets(net: &SimNetwork, at: Time, want: usize, rng: &mut ChaCha8Rng, o
                 break;
             }
             let range = net.ids.bucket_range(&owner, bucket);
-            for i in sample_bucket(net, range, want, rng, &up) {
+            for i in sample_bucket(net, range, want, rng, |m| up[m as usize]) {
                 let (id, m) = net.ids.entry_at(i);
-                let heard = Contact::simulated(id, m);
-                net.learn(&mut table, heard, at, |o| up[o as usize]);
+                let found = Contact::simulated(id, m);
+                net.learn(&mut table, found, Heard::Answered, at, |o| up[o as usize]);
             }
         }
     }
 }
 
-/// Nodes up at time 0 join one by one through the first of them, each with
-/// a self-lookup and then a lookup into every bucket still short of k.
-fn join_one_by_one(net: &Arc<SimNetwork>, config: &SimConfig, rng: &mut ChaCha8Rng) {
+/// Nodes up at time 0 join one by one, 100 ms apart, each through a node
+/// that joined before it and is still up: a self-lookup, then a lookup
+/// into every bucket still short of k. Joins overlap, as they would in a
+/// real network. Nodes down at time 0 join when they first come up (see
+/// [`upkeep`](crate::sim::upkeep)).
+async fn join_one_by_one(net: &Arc<SimNetwork>, config: &SimConfig, clock: Clock) {
     let joiners: Vec<u32> = (0..net.nodes.len() as u32)
         .filter(|&n| net.is_up(n, Time::ZERO))
         .collect();
-    let Some((&bootstrap, rest)) = joiners.split_first() else {
-        return;
-    };
     let lookup = LookupConfig {
         k: config.k,
         rpc_timeout_ms: u64::try_from(config.rpc_timeout.as_millis()).unwrap_or(u64::MAX),
         ..LookupConfig::default()
     };
+    let mut rng = stream(config.seed, streams::WARMUP);
+    let mut joins = Vec::with_capacity(joiners.len());
+    for (i, &n) in joiners.iter().enumerate() {
+        let at = clock.instant(Time::from_millis(100 * i as u64));
+        tokio::time::sleep_until(at).await;
+        let now = clock.now();
+        let earlier = &joiners[..i];
+        let bootstrap = (0..100)
+            .filter_map(|_| earlier.get(rng.gen_range(0..earlier.len().max(1))))
+            .find(|&&m| net.is_up(m, now))
+            .map(|&m| net.nodes[m as usize].contact);
+        if i > 0 && bootstrap.is_none() {
+            continue;
+        }
+        let (net, lookup) = (Arc::clone(net), lookup.clone());
+        let mut rng = stream(config.seed ^ u64::from(n), streams::WARMUP);
+        joins.push(tokio::spawn(async move {
+            upkeep::join(&net, n, &lookup, clock, bootstrap, &mut rng).await;
+        }));
+    }
+    futures_util::future::join_all(joins).await;
+}
+
+/// Warm the network up as `config` says: fill the tables at time 0, then
+/// run churn and upkeep until the lookup window opens.
+pub(crate) fn warm_up(net: &Arc<SimNetwork>, config: &SimConfig) {
+    if config.warmup == Warmup::Oracle {
+        // Every node, up or not, starts with a full table of nodes up at
+        // time 0; a node down at 0 comes back with it, already stale.
+        fill_buckets(
+            net,
+            Time::ZERO,
+            config.k,
+            &mut stream(config.seed, streams::WARMUP),
+        );
+    }
     let runtime = virtual_time_runtime();
     runtime.block_on(async {
         let clock = Clock::starting_now();
-        let bootstrap = net.nodes[bootstrap as usize].contact;
-        for (i, &n) in rest.iter().enumerate() {
-            tokio::time::sleep_until(clock.instant(Time::from_millis(100 * i as u64))).await;
-            let node = &net.nodes[n as usize];
-            let _ = lock(&node.table).update(bootstrap, clock.now());
-            let own = node.contact.id;
-            let mut targets = vec![own];
-            let mut refreshed = false;
-            while let Some(target) = targets.pop() {
-                let _ = lookup_from(
-                    net,
-                    n,
-                    target,
-                    LookupMode::FindNode,
-                    &lookup,
-                    clock,
-                    &mut (),
-                )
-                .await;
-                if !refreshed {
-                    refreshed = true;
-                    let buckets = lock(&node.table).buckets_to_fill();
-                    targets.extend(buckets.into_iter().map(|b| own.random_in_bucket(b, rng)));
-                }
-            }
+        let upkeep = upkeep::spawn(net, config, clock, Time::ZERO, config.window_start());
+        if config.warmup == Warmup::Join {
+            join_one_by_one(net, config, clock).await;
         }
+        futures_util::future::join_all(upkeep).await;
     });
-}
-
-/// Warm the network up as `config` says.
-pub(crate) fn warm_up(net: &Arc<SimNetwork>, config: &SimConfig) {
-    let mut rng = stream(config.seed, streams::WARMUP);
-    match config.warmup {
-        // Every node, up or not, starts with a full table of nodes up at
-        // time 0; a node down at 0 comes back with it, already stale.
-        Warmup::Oracle => fill_buckets(net, Time::ZERO, config.k, &mut rng, false),
-        Warmup::Join => join_one_by_one(net, config, &mut rng),
-    }
-    // Then churn: at each refresh, every node that is up looks into each
-    // bucket and learns a few live nodes, which evicts dead
-    // least-recently-seen entries by the Kademlia rule. Between refreshes,
-    // tables go stale as nodes leave.
-    let samples = (config.k / 2).max(1);
-    let mut t = Time::ZERO + config.refresh_every;
-    while !config.refresh_every.is_zero() && t <= config.window_start() {
-        fill_buckets(net, t, samples, &mut rng, true);
-        t = t + config.refresh_every;
-    }
 }

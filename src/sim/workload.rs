@@ -176,13 +176,20 @@ pub fn run_strategy(
     tasks: &[LookupTask],
     lookup: &LookupConfig,
     config: &SimConfig,
-    on_done: &dyn Fn(),
+    on_done: &(dyn Fn() + Sync),
 ) -> Vec<LookupRecord> {
     let net = Arc::new(warm.clone());
     store_values(&net, tasks, config);
     let runtime = virtual_time_runtime();
     runtime.block_on(async {
         let clock = Clock::starting_now();
+        let upkeep = crate::sim::upkeep::spawn(
+            &net,
+            config,
+            clock,
+            config.window_start(),
+            config.window_end(),
+        );
         let handles: Vec<_> = tasks
             .iter()
             .cloned()
@@ -200,6 +207,7 @@ pub fn run_strategy(
             }
             on_done();
         }
+        futures_util::future::join_all(upkeep).await;
         records
     })
 }

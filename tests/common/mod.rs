@@ -132,6 +132,7 @@ impl Setup {
                 rpc_timeout_ms: RPC_TIMEOUT_MS,
                 round_timeout_ms: RPC_TIMEOUT_MS,
                 paths: 2,
+                seeds: None,
             },
             ids: Ids {
                 target: NodeId::ZERO,
@@ -149,6 +150,12 @@ impl Setup {
     /// With result size k.
     pub fn k(mut self, k: usize) -> Setup {
         self.config.k = k;
+        self
+    }
+
+    /// Starting from this many routing-table contacts.
+    pub fn seeds(mut self, seeds: usize) -> Setup {
+        self.config.seeds = Some(seeds);
         self
     }
 
@@ -191,9 +198,10 @@ impl Setup {
     }
 
     /// The routing table's contacts a lookup starts from, as
-    /// `LookupConfig::start` picks them: the `seed_count()` closest (α, δ
-    /// for `delta`, k for `disjoint`), closest first.
-    pub fn seeds(&self, table: &[u32]) -> Vec<Contact> {
+    /// `LookupConfig::start` picks them: the `seed_count()` closest (α for
+    /// query-rest and k-active, δ for `delta`, k for `kademlia` and
+    /// `disjoint`, unless `seeds` is set), closest first.
+    pub fn seed_contacts(&self, table: &[u32]) -> Vec<Contact> {
         let mut closest = table.to_vec();
         closest.sort_unstable(); // a node's number is its distance
         closest.truncate(self.config.seed_count());
@@ -213,10 +221,11 @@ impl Setup {
 
     /// Start a lookup from a routing table holding the nodes `table`. Like
     /// `LookupConfig::start`, the lookup starts from the table's
-    /// `seed_count()` closest contacts (see [`Setup::seeds`]).
+    /// `seed_count()` closest contacts (see [`Setup::seed_contacts`]).
     pub fn start(&self, table: &[u32]) -> Box<dyn LookupStrategy> {
         self.config.validate().expect("a valid configuration");
-        self.config.start_from(self.spec(), &self.seeds(table))
+        self.config
+            .start_from(self.spec(), &self.seed_contacts(table))
     }
 
     /// Run a lookup from `table` over `net` to the end.

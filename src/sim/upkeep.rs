@@ -1,0 +1,562 @@
+//! Upkeep: what every simulated node does, all through the run, to keep its
+//! routing table fresh, as a deployed BEP 5 node does.
+//!
+//! - **Refresh** (BEP 5, and §2.3 of the Kademlia paper): every up node
+//!   looks at its table once a [`UPKEEP_TICK`], at a phase of its own, and
+//!   refreshes every bucket nobody touched for the refresh interval
+//!   (15 minutes by default).
+//! - **Rejoin**: a node that comes back up looks up its own id from the
+//!   contacts it still holds, falling back to a bootstrap node when none of
+//!   them answers (BEP 5's bootstrap routers are always up; the simulator
+//!   picks a node that is up at that moment). Its stale buckets are
+//!   refreshed at its next check.
+//! - **Background lookups** (optional): every up node starts lookups of
+//!   random ids at a given rate, the traffic of a DHT's users, from which
+//!   tables learn between refreshes.
+//!
+//! Refresh and rejoin are done either by real FIND_NODE lookups (the
+//! `kademlia` rule through the shared driver and routing table, every
+//! datagram simulated) or by an oracle shortcut that gives a table what
+//! such a lookup would have given it, at a fraction of the cost (see
+//! [`Upkeep::Oracle`]). Background lookups are always real.
+
+use std::fmt;
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use rand::Rng;
+use rand_chacha::ChaCha8Rng;
+use tokio::task::JoinHandle;
+
+use crate::contact::Contact;
+use crate::driver::{lock, Clock};
+use crate::id::NodeId;
+use crate::lookup::{LookupConfig, LookupMode};
+use crate::routing::{Heard, NodeState};
+use crate::sim::adversary::AdversaryMode;
+use crate::sim::network::SimNetwork;
+use crate::sim::workload::lookup_from;
+use crate::sim::{stream, streams, SimConfig};
+use crate::time::Time;
+
+/// How often each node looks for buckets to refresh (a deployed node's
+/// maintenance timer; kadlab's UDP node uses the same minute).
+pub const UPKEEP_TICK: Duration = Duration::from_secs(60);
+
+/// How simulated nodes keep their tables up.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Upkeep {
+    /// No upkeep at all: tables are filled once and then only learn from
+    /// the workload's lookups and the queries they bring.
+    Off,
+    /// The shortcut. Refreshing a bucket pings its questionable contacts
+    /// (a contact that is up answers and is good again; one that is down
+    /// counts a failure) and learns k/2 nodes of the bucket that are up, as
+    /// answering nodes, through the Kademlia rule; eviction pings are
+    /// answered from the oracle. A rejoin learns the k closest nodes to the
+    /// node's own id that are up. What it leaves out: the datagrams of the
+    /// refresh itself (they are not counted, and no other node learns the
+    /// refreshing node from them), loss on those datagrams, and the
+    /// imperfection of a real lookup, which may miss some live nodes.
+    #[default]
+    Oracle,
+    /// Real FIND_NODE lookups with the `kademlia` rule, one per bucket to
+    /// refresh and one self-lookup per rejoin, through the same driver,
+    /// transport and routing table as every other lookup. Faithful and
+    /// about ten times slower.
+    Lookups,
+}
+
+impl fmt::Display for Upkeep {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Upkeep::Off => "off",
+            Upkeep::Oracle => "oracle",
+            Upkeep::Lookups => "lookups",
+        })
+    }
+}
+
+impl FromStr for Upkeep {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "off" => Ok(Upkeep::Off),
+            "oracle" => Ok(Upkeep::Oracle),
+            "lookups" => Ok(Upkeep::Lookups),
+            _ => Err(format!(
+                "{s:?} is not an upkeep mode; use oracle (fast shortcut), lookups (real FIND_NODE lookups) or off"
+            )),
+        }
+    }
+}
+
+/// A rate of background lookups per up node, written `6/h`, `0.1/min` or a
+/// bare number (per hour).
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Rate {
+    /// Lookups per node per hour.
+    pub per_hour: f64,
+}
+
+impl fmt::Display for Rate {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/h", self.per_hour)
+    }
+}
+
+impl FromStr for Rate {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let (number, scale) = match s.split_once('/') {
+            None => (s, 1.0),
+            Some((n, "h")) => (n, 1.0),
+            Some((n, "min")) => (n, 60.0),
+            Some(_) => (s, f64::NAN),
+        };
+        number
+            .trim()
+            .parse::<f64>()
+            .ok()
+            .map(|n| n * scale)
+            .filter(|r| r.is_finite() && (0.0..=3600.0).contains(r))
+            .map(|per_hour| Rate { per_hour })
+            .ok_or_else(|| {
+                format!(
+                    "{s:?} is not a lookup rate; use lookups per node as N/h or N/min (0 to 3600 an hour), e.g. 6/h"
+                )
+            })
+    }
+}
+
+/// The lookup every maintenance task runs: the paper's rule, as a deployed
+/// node's own refresh would.
+fn upkeep_lookup(config: &SimConfig) -> LookupConfig {
+    LookupConfig {
+        k: config.k,
+        rpc_timeout_ms: u64::try_from(config.rpc_timeout.as_millis()).unwrap_or(u64::MAX),
+        ..LookupConfig::default()
+    }
+}
+
+/// Each node's check phase within a tick, in whole seconds: a pure function
+/// of (seed, node), so the warm-up and every strategy's run agree on it
+/// without sharing a generator.
+fn phase_second(seed: u64, n: u32) -> u64 {
+    let tick = UPKEEP_TICK.as_secs().max(1);
+    crate::sim::network::splitmix64(seed ^ 0x5eed_0f0b_u64 ^ (u64::from(n) << 20)) % tick
+}
+
+/// Start the upkeep of `net` from `from` to `until` (virtual times) as tasks
+/// on the current paused runtime, whose [`Clock`] is `clock`. Await the
+/// handles to let it run to `until`.
+pub(crate) fn spawn(
+    net: &Arc<SimNetwork>,
+    config: &SimConfig,
+    clock: Clock,
+    from: Time,
+    until: Time,
+) -> Vec<JoinHandle<()>> {
+    let mut tasks = Vec::new();
+    if config.upkeep != Upkeep::Off {
+        tasks.push(tokio::spawn(refresh_checks(
+            Arc::clone(net),
+            config.clone(),
+            clock,
+            from,
+            until,
+        )));
+        tasks.push(tokio::spawn(rejoins(
+            Arc::clone(net),
+            config.clone(),
+            clock,
+            from,
+            until,
+        )));
+    }
+    if config.background_lookups.per_hour > 0.0 {
+        tasks.push(tokio::spawn(background(
+            Arc::clone(net),
+            config.clone(),
+            clock,
+            from,
+            until,
+        )));
+    }
+    tasks
+}
+
+/// Which nodes answer, kept current as time moves forward by applying the
+/// churn flips in order: the refresh checks ask this for tens of millions of
+/// nodes, and a dense bitmap stays in cache where the nodes' schedules do
+/// not. Valid only for times that never go backwards.
+struct Liveness {
+    /// Whether each node is up now.
+    up: Vec<bool>,
+    /// Whether each node answers when up (reachable, not a dropper).
+    able: Vec<bool>,
+    /// Every flip of every node, in time order.
+    flips: Vec<(Time, u32)>,
+    next: usize,
+}
+
+impl Liveness {
+    /// The liveness of `net` at `at`.
+    fn new(net: &SimNetwork, at: Time) -> Liveness {
+        let count = net.nodes.len() as u32;
+        let mut flips: Vec<(Time, u32)> = (0..count)
+            .flat_map(|n| {
+                let schedule = &net.nodes[n as usize].schedule;
+                schedule
+                    .flips()
+                    .iter()
+                    .filter(move |&&f| f > at)
+                    .map(move |&f| (f, n))
+            })
+            .collect();
+        flips.sort_unstable();
+        Liveness {
+            up: (0..count).map(|n| net.is_up(n, at)).collect(),
+            able: (0..count)
+                .map(|n| {
+                    let node = &net.nodes[n as usize];
+                    !node.unreachable
+                        && !(node.adversary && net.adversary_mode == AdversaryMode::Drop)
+                })
+                .collect(),
+            flips,
+            next: 0,
+        }
+    }
+
+    /// Apply every flip at or before `t`.
+    fn advance_to(&mut self, t: Time) {
+        while let Some(&(at, n)) = self.flips.get(self.next) {
+            if at > t {
+                break;
+            }
+            self.up[n as usize] ^= true;
+            self.next += 1;
+        }
+    }
+
+    /// Whether node `n` is up.
+    fn is_up(&self, n: u32) -> bool {
+        self.up[n as usize]
+    }
+
+    /// Whether node `n` answers ([`SimNetwork::answers`], now).
+    fn answers(&self, n: u32) -> bool {
+        self.up[n as usize] && self.able[n as usize]
+    }
+}
+
+/// Every tick, each honest up node refreshes its buckets that are due.
+async fn refresh_checks(
+    net: Arc<SimNetwork>,
+    config: SimConfig,
+    clock: Clock,
+    from: Time,
+    until: Time,
+) {
+    let tick = UPKEEP_TICK.as_secs().max(1);
+    // Nodes grouped by the second of the tick at which they check.
+    let mut by_second: Vec<Vec<u32>> = vec![Vec::new(); tick as usize];
+    for n in 0..net.nodes.len() as u32 {
+        if !net.nodes[n as usize].adversary {
+            by_second[phase_second(config.seed, n) as usize].push(n);
+        }
+    }
+    let mut rng = stream(config.seed ^ from.as_millis(), streams::UPKEEP);
+    let lookup = upkeep_lookup(&config);
+    let first = from.as_millis() / 1000 / tick;
+    let mut pending = Vec::new();
+    let mut live = Liveness::new(&net, from);
+    for minute in first.. {
+        for (second, nodes) in by_second.iter().enumerate() {
+            let at = Time::from_millis((minute * tick + second as u64) * 1000);
+            if at <= from || nodes.is_empty() {
+                continue;
+            }
+            if at > until {
+                futures_util::future::join_all(pending).await;
+                return;
+            }
+            tokio::time::sleep_until(clock.instant(at)).await;
+            let now = clock.now();
+            live.advance_to(now);
+            for &n in nodes {
+                if !live.is_up(n) {
+                    continue;
+                }
+                let due = lock(&net.nodes[n as usize].table).buckets_to_refresh(now);
+                if due.is_empty() {
+                    continue;
+                }
+                match config.upkeep {
+                    Upkeep::Oracle => oracle_refresh(&net, &live, n, &due, config.k, now, &mut rng),
+                    Upkeep::Lookups => {
+                        let targets = random_targets(&net, n, &due, now, &mut rng);
+                        let (net, lookup) = (Arc::clone(&net), lookup.clone());
+                        pending.push(tokio::spawn(async move {
+                            let (net, lookup) = (&net, &lookup);
+                            let lookups = targets.into_iter().map(|target| async move {
+                                let mode = LookupMode::FindNode;
+                                lookup_from(net, n, target, mode, lookup, clock, &mut ()).await
+                            });
+                            futures_util::future::join_all(lookups).await;
+                        }));
+                    }
+                    Upkeep::Off => {}
+                }
+            }
+            pending.retain(|task: &JoinHandle<()>| !task.is_finished());
+        }
+    }
+}
+
+/// A random id in each of `buckets` of node `n`, each bucket marked as
+/// touched at `now` (the refresh lookup is under way).
+fn random_targets(
+    net: &SimNetwork,
+    n: u32,
+    buckets: &[usize],
+    now: Time,
+    rng: &mut ChaCha8Rng,
+) -> Vec<NodeId> {
+    let own = net.nodes[n as usize].contact.id;
+    let mut table = lock(&net.nodes[n as usize].table);
+    buckets
+        .iter()
+        .map(|&b| {
+            table.touch_bucket(b, now);
+            own.random_in_bucket(b, rng)
+        })
+        .collect()
+}
+
+/// The oracle shortcut of refreshing `buckets` of node `n` at `now` (see
+/// [`Upkeep::Oracle`]).
+fn oracle_refresh(
+    net: &SimNetwork,
+    live: &Liveness,
+    n: u32,
+    buckets: &[usize],
+    k: usize,
+    now: Time,
+    rng: &mut ChaCha8Rng,
+) {
+    let owner = net.nodes[n as usize].contact.id;
+    let answers = |m: u32| live.answers(m);
+    let mut table = lock(&net.nodes[n as usize].table);
+    for &b in buckets {
+        let questionable: Vec<Contact> = table
+            .bucket_entries(b)
+            .filter(|e| table.state_of(e, now) == NodeState::Questionable)
+            .map(|e| e.contact)
+            .collect();
+        for contact in questionable {
+            if net.index_of(&contact).is_some_and(answers) {
+                let _ = table.update(contact, now);
+            } else {
+                let _ = table.on_failure(&contact.id, now);
+            }
+        }
+        let range = net.ids.bucket_range(&owner, b);
+        for i in sample_bucket(net, range, (k / 2).max(1), rng, answers) {
+            let (id, m) = net.ids.entry_at(i);
+            let found = Contact::simulated(id, m);
+            net.learn(&mut table, found, Heard::Answered, now, answers);
+        }
+        table.touch_bucket(b, now);
+    }
+}
+
+/// Up to `want` sorted positions of `range` whose node `ok` accepts, chosen
+/// at random: every candidate for small ranges, random probes for large ones
+/// (the far buckets of a big network hold half of it).
+pub(crate) fn sample_bucket(
+    net: &SimNetwork,
+    range: std::ops::Range<usize>,
+    want: usize,
+    rng: &mut ChaCha8Rng,
+    ok: impl Fn(u32) -> bool,
+) -> Vec<usize> {
+    use rand::seq::SliceRandom;
+    let ok = |i: usize| ok(net.ids.node_at(i));
+    if range.len() <= want * 4 {
+        let mut all: Vec<usize> = range.filter(|&i| ok(i)).collect();
+        all.shuffle(rng);
+        all.truncate(want);
+        return all;
+    }
+    let mut picked: Vec<usize> = Vec::with_capacity(want);
+    for _ in 0..want * 8 {
+        if picked.len() == want {
+            break;
+        }
+        let i = rng.gen_range(range.clone());
+        if !picked.contains(&i) && ok(i) {
+            picked.push(i);
+        }
+    }
+    picked
+}
+
+/// Every time a node comes back up within `(from, until]`, it rejoins.
+async fn rejoins(net: Arc<SimNetwork>, config: SimConfig, clock: Clock, from: Time, until: Time) {
+    let mut events: Vec<(Time, u32)> = (0..net.nodes.len() as u32)
+        .filter(|&n| !net.nodes[n as usize].adversary)
+        .flat_map(|n| {
+            net.nodes[n as usize]
+                .schedule
+                .up_intervals()
+                .into_iter()
+                .map(move |(up, _)| (up, n))
+        })
+        .filter(|&(up, _)| up > from && up <= until)
+        .collect();
+    events.sort_unstable();
+    let mut rng = stream(config.seed ^ from.as_millis(), streams::REJOIN);
+    let lookup = upkeep_lookup(&config);
+    let mut pending = Vec::new();
+    for (at, n) in events {
+        tokio::time::sleep_until(clock.instant(at)).await;
+        let now = clock.now();
+        let bootstrap = pick_up_node(&net, n, now, &mut rng);
+        match config.upkeep {
+            Upkeep::Oracle => oracle_rejoin(&net, n, config.k, now, bootstrap),
+            Upkeep::Lookups => {
+                let (net, lookup) = (Arc::clone(&net), lookup.clone());
+                pending.push(tokio::spawn(async move {
+                    rejoin_by_lookup(&net, n, &lookup, clock, bootstrap).await;
+                }));
+            }
+            Upkeep::Off => {}
+        }
+        pending.retain(|task: &JoinHandle<()>| !task.is_finished());
+    }
+    futures_util::future::join_all(pending).await;
+}
+
+/// An honest node other than `n` that is up at `now`: the bootstrap node a
+/// rejoining node falls back to.
+fn pick_up_node(net: &SimNetwork, n: u32, now: Time, rng: &mut ChaCha8Rng) -> Option<Contact> {
+    let count = net.nodes.len() as u32;
+    (0..1000)
+        .map(|_| rng.gen_range(0..count))
+        .find(|&m| m != n && net.honest_answers(m, now))
+        .map(|m| net.nodes[m as usize].contact)
+}
+
+/// The shortcut of a rejoin: the node learns the k closest nodes to its own
+/// id that are up, as its self-lookup would have found them. With nothing
+/// up it keeps its table, and falls back on `bootstrap`.
+fn oracle_rejoin(net: &SimNetwork, n: u32, k: usize, now: Time, bootstrap: Option<Contact>) {
+    let own = net.nodes[n as usize].contact.id;
+    let answers = |m: u32| net.answers(m, now);
+    let found = net.ids.closest_where(&own, k, |m| m != n && answers(m));
+    let mut table = lock(&net.nodes[n as usize].table);
+    if found.is_empty() {
+        if let Some(b) = bootstrap {
+            net.learn(&mut table, b, Heard::Answered, now, answers);
+        }
+    }
+    for m in found {
+        let contact = net.nodes[m as usize].contact;
+        net.learn(&mut table, contact, Heard::Answered, now, answers);
+    }
+}
+
+/// A real rejoin: a self-lookup from the contacts the node still holds; if
+/// none answered, again through `bootstrap`.
+async fn rejoin_by_lookup(
+    net: &Arc<SimNetwork>,
+    n: u32,
+    lookup: &LookupConfig,
+    clock: Clock,
+    bootstrap: Option<Contact>,
+) {
+    let own = net.nodes[n as usize].contact.id;
+    let found = lookup_from(net, n, own, LookupMode::FindNode, lookup, clock, &mut ()).await;
+    if !found.result.is_empty() {
+        return;
+    }
+    if let Some(b) = bootstrap {
+        let _ = lock(&net.nodes[n as usize].table).update_heard(b, Heard::Queried, clock.now());
+        let _ = lookup_from(net, n, own, LookupMode::FindNode, lookup, clock, &mut ()).await;
+    }
+}
+
+/// A node joins through `bootstrap` (none for the very first node): a
+/// self-lookup, then a lookup of a random id in every bucket still short of
+/// k, one after another, as a BEP 5 client bootstraps.
+pub(crate) async fn join(
+    net: &Arc<SimNetwork>,
+    n: u32,
+    lookup: &LookupConfig,
+    clock: Clock,
+    bootstrap: Option<Contact>,
+    rng: &mut ChaCha8Rng,
+) {
+    let node = &net.nodes[n as usize];
+    if let Some(b) = bootstrap {
+        let _ = lock(&node.table).update_heard(b, Heard::Queried, clock.now());
+    }
+    let own = node.contact.id;
+    let _ = lookup_from(net, n, own, LookupMode::FindNode, lookup, clock, &mut ()).await;
+    let buckets = lock(&node.table).buckets_to_fill();
+    for b in buckets {
+        let target = own.random_in_bucket(b, rng);
+        let _ = lookup_from(net, n, target, LookupMode::FindNode, lookup, clock, &mut ()).await;
+    }
+}
+
+/// Background traffic: lookups of random ids by random up nodes, a Poisson
+/// process whose rate gives each up node `background_lookups` an hour.
+async fn background(
+    net: Arc<SimNetwork>,
+    config: SimConfig,
+    clock: Clock,
+    from: Time,
+    until: Time,
+) {
+    let mut rng = stream(config.seed ^ from.as_millis(), streams::BACKGROUND);
+    let per_second = config.background_lookups.per_hour / 3600.0 * net.nodes.len() as f64;
+    if per_second <= 0.0 {
+        return;
+    }
+    let lookup = upkeep_lookup(&config);
+    let count = net.nodes.len() as u32;
+    let mut at = from;
+    let mut pending = Vec::new();
+    loop {
+        let gap = -(1.0 - rng.gen::<f64>()).ln() / per_second;
+        at = at + Duration::from_secs_f64(gap);
+        if at > until {
+            break;
+        }
+        let n = rng.gen_range(0..count);
+        let target = NodeId::random(&mut rng);
+        tokio::time::sleep_until(clock.instant(at)).await;
+        if net.nodes[n as usize].adversary || !net.is_up(n, clock.now()) {
+            continue;
+        }
+        let (net, lookup) = (Arc::clone(&net), lookup.clone());
+        pending.push(tokio::spawn(async move {
+            let _ = lookup_from(
+                &net,
+                n,
+                target,
+                LookupMode::FindNode,
+                &lookup,
+                clock,
+                &mut (),
+            )
+            .await;
+        }));
+        pending.retain(|task: &JoinHandle<()>| !task.is_finished());
+    }
+    futures_util::future::join_all(pending).await;
+}
