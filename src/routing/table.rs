@@ -511,6 +511,18 @@ impl RoutingTable {
             .collect()
     }
 
+    /// When the first of the buckets [`RoutingTable::buckets_to_refresh`]
+    /// looks at next falls due, if the table has any: lets a maintenance
+    /// loop sleep until then instead of scanning the table every tick.
+    /// Touches only push this later; a contact in a new nearest bucket can
+    /// bring it forward.
+    pub fn next_refresh_due(&self) -> Option<Time> {
+        self.worth_refreshing()
+            .map(|i| self.bucket(i).map_or(self.created, |b| b.last_touched))
+            .min()
+            .map(|touched| touched + self.config.refresh_interval)
+    }
+
     /// The buckets a joining node looks into: those holding fewer than k
     /// contacts, from the nearest non-empty one outwards.
     pub fn buckets_to_fill(&self) -> Vec<usize> {

@@ -273,6 +273,10 @@ async fn refresh_checks(
     let first = from.as_millis() / 1000 / tick;
     let mut pending = Vec::new();
     let mut live = Liveness::new(&net, from);
+    // When each node's earliest bucket falls due: a node is not scanned
+    // before then. A bucket that becomes worth refreshing only because a
+    // nearer contact arrived waits for that time (at most one interval).
+    let mut next_due = vec![Time::ZERO; net.nodes.len()];
     for minute in first.. {
         for (second, nodes) in by_second.iter().enumerate() {
             let at = Time::from_millis((minute * tick + second as u64) * 1000);
@@ -287,10 +291,23 @@ async fn refresh_checks(
             let now = clock.now();
             live.advance_to(now);
             for &n in nodes {
-                if !live.is_up(n) {
+                if !live.is_up(n) || now < next_due[n as usize] {
                     continue;
                 }
-                let due = lock(&net.nodes[n as usize].table).buckets_to_refresh(now);
+                let due = {
+                    let table = lock(&net.nodes[n as usize].table);
+                    let due = table.buckets_to_refresh(now);
+                    // Refreshing touches the due buckets: the next one to
+                    // fall due is a bucket not due now, or these again.
+                    let next_after = table.next_refresh_due().unwrap_or(now);
+                    let interval = config.refresh_every;
+                    next_due[n as usize] = if due.is_empty() {
+                        next_after
+                    } else {
+                        next_after.min(now + interval)
+                    };
+                    due
+                };
                 if due.is_empty() {
                     continue;
                 }
