@@ -158,3 +158,37 @@ fn background_lookups_bring_traffic_and_stay_deterministic() {
     assert!("fast".parse::<sim::Rate>().is_err());
     assert_eq!("0.5/min".parse::<sim::Rate>().map(|r| r.per_hour), Ok(30.0));
 }
+
+/// Mean recall of `kademlia` over the workload of `config`.
+fn kademlia_recall(config: &SimConfig) -> f64 {
+    let net = sim::build_network(config);
+    let tasks = sim::make_tasks(&net, config);
+    let lookup = kadlab::lookup::LookupConfig {
+        k: config.k,
+        ..Default::default()
+    };
+    let records = sim::run_strategy(&net, &tasks, &lookup, config, &|| ());
+    records.iter().map(|r| r.recall).sum::<f64>() / records.len() as f64
+}
+
+#[test]
+fn the_oracle_shortcut_gives_the_recall_of_real_upkeep_lookups() {
+    // The default network's churn, loss and latency, at 1,000 nodes.
+    let config = |upkeep| SimConfig {
+        nodes: 1_000,
+        lookups: 300,
+        ..small(upkeep)
+    };
+    let shortcut = kademlia_recall(&config(Upkeep::Oracle));
+    let real = kademlia_recall(&config(Upkeep::Lookups));
+    let none = kademlia_recall(&config(Upkeep::Off));
+    assert!(
+        (shortcut - real).abs() <= 0.03,
+        "recall with the shortcut {shortcut:.3}, with real lookups {real:.3}"
+    );
+    // And the test can tell upkeep from none.
+    assert!(
+        none < real - 0.05,
+        "recall without upkeep {none:.3}, with {real:.3}"
+    );
+}

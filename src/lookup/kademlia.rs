@@ -2,7 +2,10 @@
 //! yardstick the seed strategies are measured against.
 //!
 //! The rule (ALGORITHMS.md §4):
-//! - start from the α closest routing-table contacts;
+//! - start from the k closest routing-table contacts (`seeds`; the paper
+//!   says α from the closest bucket, deployed implementations such as
+//!   rust-libp2p and the `mainline` crate start from the k closest, so a
+//!   lookup whose first α contacts are down still has others);
 //! - keep α requests in flight among the k closest known contacts not yet
 //!   asked; a contact whose request failed is dropped from that window;
 //! - when a full batch of α replies brings nothing closer than the best
@@ -220,7 +223,8 @@ pub struct Kademlia {
 }
 
 impl Kademlia {
-    /// Start from `seeds`, the α closest contacts of the routing table.
+    /// Start from `seeds`, the closest contacts of the routing table (k by
+    /// default, see [`LookupConfig::seed_count`](crate::lookup::LookupConfig::seed_count)).
     pub fn new(params: KademliaParams, k: usize, target: NodeId, seeds: &[Contact]) -> Kademlia {
         Kademlia {
             path: Path::new(params.alpha, k, target, seeds),

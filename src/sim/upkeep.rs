@@ -221,8 +221,8 @@ impl Liveness {
             able: (0..count)
                 .map(|n| {
                     let node = &net.nodes[n as usize];
-                    !node.unreachable
-                        && !(node.adversary && net.adversary_mode == AdversaryMode::Drop)
+                    let drops = node.adversary && net.adversary_mode == AdversaryMode::Drop;
+                    !node.unreachable && !drops
                 })
                 .collect(),
             flips,
