@@ -64,7 +64,7 @@ pub struct SimSection {
     pub unreachable: Option<f64>,
     /// Fraction of colluding adversaries, 0 to 1.
     pub adversaries: Option<f64>,
-    /// `collude`, `drop` or `stale-flood`.
+    /// `collude`, `drop`, `stale-flood` or `forge`.
     pub adversary_mode: Option<String>,
     /// Eclipse attack on this key (40 hex digits); needs `sybils`.
     pub eclipse: Option<String>,

@@ -149,8 +149,9 @@ pub struct NetworkArgs {
     /// Fraction f of nodes that are colluding adversaries, 0 to 1.
     #[arg(long, value_parser = probability)]
     pub adversaries: Option<f64>,
-    /// How adversaries answer: collude (only with each other), drop (never)
-    /// or stale-flood (with dead and made-up contacts).
+    /// How adversaries answer: collude (only with each other), drop
+    /// (never), stale-flood (with dead and made-up contacts) or forge (with
+    /// ids close to the key at adversaries' addresses).
     #[arg(long)]
     pub adversary_mode: Option<AdversaryMode>,
     /// Eclipse attack on this key (40 hex digits): --sybils adversaries take
