@@ -16,6 +16,7 @@ pub mod adversary;
 pub mod churn;
 pub mod ids;
 pub mod network;
+pub mod routes;
 mod warmup;
 pub mod workload;
 
