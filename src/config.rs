@@ -48,7 +48,8 @@ pub struct NodeSection {
 #[derive(Clone, Debug, Default, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SimSection {
-    /// `static`, `default`, `churn-heavy` or `lossy`.
+    /// `static`, `default`, `churn-heavy`, `lossy`, `eclipse` or
+    /// `s-kademlia`.
     pub preset: Option<String>,
     /// Number of nodes.
     pub nodes: Option<usize>,

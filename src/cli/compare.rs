@@ -10,12 +10,15 @@ use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::json;
 
+use crate::cli::eclipse::{self, Sweep};
 use crate::config::ConfigFile;
 use crate::id::NodeId;
 use crate::lookup::{Budget, LookupConfig, StrategyName};
 use crate::plot::{draw_curves, Series};
 use crate::report::{Report, StrategySummary};
-use crate::sim::{self, AdversaryMode, ChurnModel, LookupRecord, SimConfig, SimNetwork, Warmup};
+use crate::sim::{
+    self, Adversaries, AdversaryMode, ChurnModel, LookupRecord, SimConfig, SimNetwork, Warmup,
+};
 
 /// Built-in networks.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -30,8 +33,15 @@ pub enum Preset {
     Lossy,
     /// S/Kademlia's attack experiment: 10,000 static nodes, k = 16, a
     /// fraction f = 0 to 0.5 of colluding adversaries, and disjoint with
-    /// d = 1, 2, 4, 8 paths; prints success and RPCs against f.
+    /// d = 1, 2, 4, 8 paths; prints success (three criteria) and RPCs
+    /// against f.
     Eclipse,
+    /// S/Kademlia's Fig. 4 as the paper set it up: 10,000 static nodes,
+    /// k = 16, α = 1, a fraction f = 0 to 0.9 of forging adversaries, and
+    /// disjoint with d = 1, 2, 4, 8 paths; prints kadlab's success, the
+    /// paper's (some path's route asked no adversary) and the strict one
+    /// against f.
+    SKademlia,
 }
 
 impl Preset {
@@ -62,6 +72,33 @@ impl Preset {
                 value_lookups: 0,
                 ..base
             },
+            Preset::SKademlia => SimConfig {
+                adversaries: Adversaries {
+                    mode: AdversaryMode::Forge,
+                    ..Adversaries::default()
+                },
+                ..Preset::Eclipse.sim_config()
+            },
+        }
+    }
+
+    /// The attack sweep this preset runs instead of a single comparison.
+    pub fn sweep(self) -> Option<&'static Sweep> {
+        match self {
+            Preset::Eclipse => Some(&eclipse::ECLIPSE),
+            Preset::SKademlia => Some(&eclipse::S_KADEMLIA),
+            _ => None,
+        }
+    }
+
+    /// The lookup parameters the preset's experiment is defined with, k
+    /// and α, which win over the configuration file (flags still win over
+    /// them): S/Kademlia's k = 16, and for `s-kademlia` its α = 1.
+    fn lookup_params(self) -> (Option<usize>, Option<usize>) {
+        match self {
+            Preset::Eclipse => (Some(16), None),
+            Preset::SKademlia => (Some(16), Some(1)),
+            _ => (None, None),
         }
     }
 
@@ -72,6 +109,7 @@ impl Preset {
             Preset::ChurnHeavy => "churn-heavy",
             Preset::Lossy => "lossy",
             Preset::Eclipse => "eclipse",
+            Preset::SKademlia => "s-kademlia",
         }
     }
 }
@@ -207,6 +245,8 @@ pub struct Resolved {
     pub strategies: Vec<StrategyName>,
     /// Preset name.
     pub preset: &'static str,
+    /// The preset's attack sweep, if it runs one instead of a comparison.
+    pub sweep: Option<&'static Sweep>,
 }
 
 impl NetworkArgs {
@@ -220,7 +260,7 @@ impl NetworkArgs {
             None => None,
             Some(name) => Some(Preset::from_str(name, false).map_err(|_| {
                 anyhow::anyhow!(
-                    "[sim] preset = {name:?} is not a preset; allowed values are static, default, churn-heavy, lossy"
+                    "[sim] preset = {name:?} is not a preset; allowed values are static, default, churn-heavy, lossy, eclipse, s-kademlia"
                 )
             })?),
         };
@@ -293,10 +333,9 @@ impl NetworkArgs {
                 sim.nodes
             );
         }
-        // The eclipse preset is defined with S/Kademlia's k = 16.
-        let preset_k = (preset == Preset::Eclipse).then_some(sim.k);
+        let (preset_k, preset_alpha) = preset.lookup_params();
         lookup.k = self.k.or(preset_k).unwrap_or(lookup.k);
-        lookup.alpha = self.alpha.unwrap_or(lookup.alpha);
+        lookup.alpha = self.alpha.or(preset_alpha).unwrap_or(lookup.alpha);
         lookup.delta = self.delta.unwrap_or(lookup.delta);
         lookup.budget = self.budget.unwrap_or(lookup.budget);
         lookup.paths = self.paths.unwrap_or(lookup.paths);
@@ -318,6 +357,7 @@ impl NetworkArgs {
             lookup,
             strategies,
             preset: preset.name(),
+            sweep: preset.sweep(),
         })
     }
 }
@@ -441,9 +481,10 @@ pub fn compare(
 /// Run `kadlab compare`.
 pub fn run(args: &CompareArgs) -> Result<()> {
     let resolved = args.network.resolve(args.strategies.as_deref())?;
-    if resolved.preset == Preset::Eclipse.name() {
-        return crate::cli::eclipse::run(
+    if let Some(sweep) = resolved.sweep {
+        return eclipse::run(
             &resolved,
+            sweep,
             args.format,
             args.out.as_deref(),
             args.network.quiet,
