@@ -100,7 +100,8 @@ pub struct NodeSection {
 #[derive(Clone, Debug, Default, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SimSection {
-    /// `static`, `default`, `churn-heavy` or `lossy`.
+    /// `static`, `default`, `churn-heavy`, `lossy`, `eclipse` or
+    /// `s-kademlia`.
     pub preset: Option<String>,
     /// Number of nodes.
     pub nodes: Option<usize>,
@@ -116,7 +117,7 @@ pub struct SimSection {
     pub unreachable: Option<f64>,
     /// Fraction of colluding adversaries, 0 to 1.
     pub adversaries: Option<f64>,
-    /// `collude`, `drop` or `stale-flood`.
+    /// `collude`, `drop`, `stale-flood` or `forge`.
     pub adversary_mode: Option<String>,
     /// Eclipse attack on this key (40 hex digits); needs `sybils`.
     pub eclipse: Option<String>,

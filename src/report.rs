@@ -23,8 +23,14 @@ pub struct StrategySummary {
     /// Mean recall of the true k closest.
     pub recall_mean: f64,
     /// Share of lookups whose result holds at least one of the true k
-    /// closest honest nodes (S/Kademlia's success criterion).
+    /// closest honest nodes, by id and address (kadlab's success criterion).
     pub success_rate: f64,
+    /// Share of lookups with a path whose route sent no request to an
+    /// adversary (S/Kademlia's criterion; see [`crate::sim::routes`]).
+    pub paper_success_rate: f64,
+    /// Share of lookups with a path that sent no request at all to an
+    /// adversary (the strict form of S/Kademlia's criterion).
+    pub strict_success_rate: f64,
     /// 5th percentile of recall: the bad lookups.
     pub recall_p5: f64,
     /// Share of lookups whose result holds the single closest node.
@@ -39,6 +45,8 @@ pub struct StrategySummary {
     pub timeouts_mean: f64,
     /// Mean longest request chain.
     pub rounds_mean: f64,
+    /// Mean hops of a path's route (the h of S/Kademlia's model).
+    pub route_hops_mean: f64,
     /// Median virtual latency.
     pub latency_ms_p50: f64,
     /// 95th percentile of virtual latency.
@@ -94,6 +102,8 @@ impl StrategySummary {
             lookups: nodes.len(),
             recall_mean: round4(mean(&recall)),
             success_rate: round4(mean(&field(|r| f64::from(u8::from(r.success))))),
+            paper_success_rate: round4(mean(&field(|r| f64::from(u8::from(r.paper_success))))),
+            strict_success_rate: round4(mean(&field(|r| f64::from(u8::from(r.strict_success))))),
             recall_p5: round4(percentile(&recall, 5.0)),
             exact_rate: round4(mean(&field(|r| f64::from(u8::from(r.exact))))),
             stale_mean: round4(mean(&field(|r| r.stale))),
@@ -101,6 +111,7 @@ impl StrategySummary {
             rpcs_p95: round4(percentile(&rpcs, 95.0)),
             timeouts_mean: round4(mean(&field(|r| f64::from(r.timeouts)))),
             rounds_mean: round4(mean(&field(|r| f64::from(r.rounds)))),
+            route_hops_mean: round4(mean(&field(|r| r.route_hops))),
             latency_ms_p50: round4(percentile(&latency, 50.0)),
             latency_ms_p95: round4(percentile(&latency, 95.0)),
             value_success_rate: (!values.is_empty()).then(|| {
@@ -186,7 +197,7 @@ impl Report {
         let attacked = self.settings.contains_key("adversaries");
         let mut header = vec!["strategy", "params", "recall"];
         if attacked {
-            header.push("success");
+            header.extend(["success", "paper", "strict"]);
         }
         header.extend([
             "p5", "exact", "stale", "rpcs", "rpcs95", "t/outs", "rounds", "ms p50", "ms p95",
@@ -203,7 +214,11 @@ impl Report {
                     format!("{:.3}", s.recall_mean),
                 ];
                 if attacked {
-                    row.push(format!("{:.3}", s.success_rate));
+                    row.extend([
+                        format!("{:.3}", s.success_rate),
+                        format!("{:.3}", s.paper_success_rate),
+                        format!("{:.3}", s.strict_success_rate),
+                    ]);
                 }
                 row.extend([
                     format!("{:.2}", s.recall_p5),

@@ -10,13 +10,15 @@ use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::json;
 
+use crate::cli::eclipse::{self, Sweep};
 use crate::config::ConfigFile;
 use crate::id::NodeId;
 use crate::lookup::{Budget, LookupConfig, StrategyName};
 use crate::plot::{draw_curves, Series};
 use crate::report::{Report, StrategySummary};
 use crate::sim::{
-    self, AdversaryMode, ChurnModel, LookupRecord, Rate, SimConfig, SimNetwork, Upkeep, Warmup,
+    self, Adversaries, AdversaryMode, ChurnModel, LookupRecord, Rate, SimConfig, SimNetwork,
+    Upkeep, Warmup,
 };
 
 /// Built-in networks.
@@ -32,8 +34,15 @@ pub enum Preset {
     Lossy,
     /// S/Kademlia's attack experiment: 10,000 static nodes, k = 16, a
     /// fraction f = 0 to 0.5 of colluding adversaries, and disjoint with
-    /// d = 1, 2, 4, 8 paths; prints success and RPCs against f.
+    /// d = 1, 2, 4, 8 paths; prints success (three criteria) and RPCs
+    /// against f.
     Eclipse,
+    /// S/Kademlia's Fig. 4 as the paper set it up: 10,000 static nodes,
+    /// k = 16, α = 1, a fraction f = 0 to 0.9 of forging adversaries, and
+    /// disjoint with d = 1, 2, 4, 8 paths; prints kadlab's success, the
+    /// paper's (some path's route asked no adversary) and the strict one
+    /// against f.
+    SKademlia,
 }
 
 impl Preset {
@@ -64,6 +73,33 @@ impl Preset {
                 value_lookups: 0,
                 ..base
             },
+            Preset::SKademlia => SimConfig {
+                adversaries: Adversaries {
+                    mode: AdversaryMode::Forge,
+                    ..Adversaries::default()
+                },
+                ..Preset::Eclipse.sim_config()
+            },
+        }
+    }
+
+    /// The attack sweep this preset runs instead of a single comparison.
+    pub fn sweep(self) -> Option<&'static Sweep> {
+        match self {
+            Preset::Eclipse => Some(&eclipse::ECLIPSE),
+            Preset::SKademlia => Some(&eclipse::S_KADEMLIA),
+            _ => None,
+        }
+    }
+
+    /// The lookup parameters the preset's experiment is defined with, k
+    /// and α, which win over the configuration file (flags still win over
+    /// them): S/Kademlia's k = 16, and for `s-kademlia` its α = 1.
+    fn lookup_params(self) -> (Option<usize>, Option<usize>) {
+        match self {
+            Preset::Eclipse => (Some(16), None),
+            Preset::SKademlia => (Some(16), Some(1)),
+            _ => (None, None),
         }
     }
 
@@ -74,6 +110,7 @@ impl Preset {
             Preset::ChurnHeavy => "churn-heavy",
             Preset::Lossy => "lossy",
             Preset::Eclipse => "eclipse",
+            Preset::SKademlia => "s-kademlia",
         }
     }
 }
@@ -156,8 +193,9 @@ pub struct NetworkArgs {
     /// Fraction f of nodes that are colluding adversaries, 0 to 1.
     #[arg(long, value_parser = probability)]
     pub adversaries: Option<f64>,
-    /// How adversaries answer: collude (only with each other), drop (never)
-    /// or stale-flood (with dead and made-up contacts).
+    /// How adversaries answer: collude (only with each other), drop
+    /// (never), stale-flood (with dead and made-up contacts) or forge (with
+    /// ids close to the key at adversaries' addresses).
     #[arg(long)]
     pub adversary_mode: Option<AdversaryMode>,
     /// Eclipse attack on this key (40 hex digits): --sybils adversaries take
@@ -222,6 +260,8 @@ pub struct Resolved {
     pub strategies: Vec<StrategyName>,
     /// Preset name.
     pub preset: &'static str,
+    /// The preset's attack sweep, if it runs one instead of a comparison.
+    pub sweep: Option<&'static Sweep>,
 }
 
 impl NetworkArgs {
@@ -235,7 +275,7 @@ impl NetworkArgs {
             None => None,
             Some(name) => Some(Preset::from_str(name, false).map_err(|_| {
                 anyhow::anyhow!(
-                    "[sim] preset = {name:?} is not a preset; allowed values are static, default, churn-heavy, lossy"
+                    "[sim] preset = {name:?} is not a preset; allowed values are static, default, churn-heavy, lossy, eclipse, s-kademlia"
                 )
             })?),
         };
@@ -327,10 +367,9 @@ impl NetworkArgs {
                 sim.nodes
             );
         }
-        // The eclipse preset is defined with S/Kademlia's k = 16.
-        let preset_k = (preset == Preset::Eclipse).then_some(sim.k);
+        let (preset_k, preset_alpha) = preset.lookup_params();
         lookup.k = self.k.or(preset_k).unwrap_or(lookup.k);
-        lookup.alpha = self.alpha.unwrap_or(lookup.alpha);
+        lookup.alpha = self.alpha.or(preset_alpha).unwrap_or(lookup.alpha);
         lookup.delta = self.delta.unwrap_or(lookup.delta);
         lookup.budget = self.budget.unwrap_or(lookup.budget);
         lookup.paths = self.paths.unwrap_or(lookup.paths);
@@ -353,6 +392,7 @@ impl NetworkArgs {
             lookup,
             strategies,
             preset: preset.name(),
+            sweep: preset.sweep(),
         })
     }
 }
@@ -485,9 +525,10 @@ pub fn compare(
 /// Run `kadlab compare`.
 pub fn run(args: &CompareArgs) -> Result<()> {
     let resolved = args.network.resolve(args.strategies.as_deref())?;
-    if resolved.preset == Preset::Eclipse.name() {
-        return crate::cli::eclipse::run(
+    if let Some(sweep) = resolved.sweep {
+        return eclipse::run(
             &resolved,
+            sweep,
             args.format,
             args.out.as_deref(),
             args.network.quiet,

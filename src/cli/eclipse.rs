@@ -1,12 +1,30 @@
-//! `kadlab compare --preset eclipse`: success under colluding adversaries.
+//! `kadlab compare --preset eclipse` and `--preset s-kademlia`: lookup
+//! success against the fraction of adversaries.
 //!
-//! The experiment of S/Kademlia (Baumgart & Mies, 2007, N = 10⁴): a
-//! fraction f of nodes collude, each strategy looks up random keys, and a
-//! lookup succeeds when its result holds at least one of the true k closest
-//! honest nodes. f runs from 0 to 0.5; `disjoint` runs with d = 1, 2, 4 and
-//! 8 paths. Next to each measured `disjoint` curve the report gives the
-//! paper's simple model, 1 − (1 − (1 − f)^h)^d, with h the mean path length
-//! (rounds) that variant measured without adversaries.
+//! The experiment of S/Kademlia (Baumgart & Mies, 2007, Fig. 4, N = 10⁴):
+//! a fraction f of the nodes are adversaries, each strategy looks up random
+//! keys, and `disjoint` runs with d = 1, 2, 4 and 8 paths. Two sweeps share
+//! this code and differ only in their settings ([`Sweep`] and the preset's
+//! network):
+//!
+//! - `eclipse`: colluding adversaries (they answer with the adversaries
+//!   closest to the key), α = 3, f = 0 to 0.5;
+//! - `s-kademlia`: the paper's setup: forging adversaries (contacts close
+//!   to the key, honest ids and made-up ones, all at adversaries'
+//!   addresses), α = 1, f = 0 to 0.9.
+//!
+//! Every point reports three criteria, side by side:
+//!
+//! - **success** (kadlab's): the result holds at least one of the true k
+//!   closest honest nodes, by id and address;
+//! - **paper** (S/Kademlia's): some path's route — its requests before its
+//!   first reply that brought nothing closer, the greedy hop chain with
+//!   α = 1 — sent no request to an adversary (see [`crate::sim::routes`]);
+//! - **strict**: some path sent no request at all to an adversary.
+//!
+//! Next to each measured `disjoint` curve the report gives the paper's
+//! model, 1 − (1 − (1 − f)^h)^d, with h the mean route hops that variant
+//! measured without adversaries.
 
 use std::path::Path;
 
@@ -15,29 +33,69 @@ use serde::Serialize;
 
 use crate::cli::compare::{progress, run_all, write_file, Format, Resolved};
 use crate::lookup::{LookupConfig, StrategyName};
-use crate::plot::{draw_curves, Series};
+use crate::plot::{draw_panels, Line, Panel};
 use crate::report::{settings_line, StrategySummary};
 use crate::sim;
 
-/// Fractions of adversaries the preset sweeps.
+/// Fractions of adversaries the `eclipse` preset sweeps.
 pub const FRACTIONS: [f64; 6] = [0.0, 0.1, 0.2, 0.3, 0.4, 0.5];
 
-/// Path counts `disjoint` runs with.
+/// Fractions of adversaries the `s-kademlia` preset sweeps: the x axis of
+/// the paper's Fig. 4.
+pub const S_KADEMLIA_FRACTIONS: [f64; 10] = [0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9];
+
+/// Path counts `disjoint` runs with in both presets: the d of the paper's
+/// Fig. 4.
 pub const PATHS: [usize; 4] = [1, 2, 4, 8];
+
+/// One sweep over fractions of adversaries: what varies between the
+/// presets that run this experiment, besides their network.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Sweep {
+    /// Preset name, also the name of the JSON file `--out` writes.
+    pub name: &'static str,
+    /// Fractions f of adversaries, from 0 up (the model's h is measured at
+    /// the first).
+    pub fractions: &'static [f64],
+    /// Path counts d that `disjoint` runs with, one curve each.
+    pub paths: &'static [usize],
+}
+
+/// The `eclipse` preset's sweep.
+pub const ECLIPSE: Sweep = Sweep {
+    name: "eclipse",
+    fractions: &FRACTIONS,
+    paths: &PATHS,
+};
+
+/// The `s-kademlia` preset's sweep.
+pub const S_KADEMLIA: Sweep = Sweep {
+    name: "s-kademlia",
+    fractions: &S_KADEMLIA_FRACTIONS,
+    paths: &PATHS,
+};
 
 /// One strategy at one fraction f.
 #[derive(Clone, Debug, Serialize)]
 pub struct Point {
     /// Fraction of adversaries.
     pub f: f64,
-    /// Share of lookups that found at least one true closest honest node.
+    /// kadlab's success: share of lookups whose result holds at least one
+    /// true closest honest node (id and address).
     pub success: f64,
+    /// S/Kademlia's success: share of lookups with a path whose route sent
+    /// no request to an adversary.
+    pub paper_success: f64,
+    /// Share of lookups with a path that sent no request to an adversary.
+    pub strict_success: f64,
     /// Mean recall of the true k closest honest nodes.
     pub recall: f64,
     /// Mean requests per lookup.
     pub rpcs: f64,
     /// Mean longest request chain.
     pub rounds: f64,
+    /// Mean hops of a path's route.
+    pub route_hops: f64,
 }
 
 /// One strategy's curve.
@@ -49,22 +107,27 @@ pub struct Curve {
     pub params: String,
     /// One point per fraction.
     pub points: Vec<Point>,
+    /// For `disjoint`: its number of paths d.
+    pub paths: Option<usize>,
     /// For `disjoint`: the model 1 − (1 − (1 − f)^h)^d at each fraction.
     pub model: Option<Vec<f64>>,
+    /// For `disjoint`: the h of the model, the mean route hops measured
+    /// at the first fraction (f = 0).
+    pub model_hops: Option<f64>,
 }
 
-/// The preset's report.
+/// A sweep's report.
 #[derive(Clone, Debug, Serialize)]
-pub struct EclipseReport {
+pub struct AttackReport {
     /// The settings of the network (f aside).
     pub settings: std::collections::BTreeMap<String, serde_json::Value>,
     /// One curve per strategy variant.
     pub curves: Vec<Curve>,
 }
 
-/// The strategy variants of the preset: each chosen strategy once, and
+/// The strategy variants of the sweep: each chosen strategy once, and
 /// `disjoint` once per path count.
-fn variants(resolved: &Resolved) -> Vec<LookupConfig> {
+fn variants(resolved: &Resolved, sweep: &Sweep) -> Vec<LookupConfig> {
     let mut order = vec![
         StrategyName::Kademlia,
         StrategyName::KActive,
@@ -78,7 +141,8 @@ fn variants(resolved: &Resolved) -> Vec<LookupConfig> {
         .flat_map(|s| {
             let base = resolved.lookup.with_strategy(s);
             if s == StrategyName::Disjoint {
-                PATHS
+                sweep
+                    .paths
                     .iter()
                     .map(|&paths| LookupConfig {
                         paths,
@@ -92,18 +156,26 @@ fn variants(resolved: &Resolved) -> Vec<LookupConfig> {
         .collect()
 }
 
-/// S/Kademlia's model of disjoint-path success.
+/// S/Kademlia's model of disjoint-path success: each of `paths` paths is a
+/// route of `hops` hops, lost at its first adversary.
 pub fn model(f: f64, hops: f64, paths: usize) -> f64 {
     1.0 - (1.0 - (1.0 - f).powf(hops)).powi(paths as i32)
 }
 
+fn round4(x: f64) -> f64 {
+    (x * 10_000.0).round() / 10_000.0
+}
+
 /// Run the sweep.
-pub fn measure(resolved: &Resolved, quiet: bool) -> EclipseReport {
-    let configs = variants(resolved);
+pub fn measure(resolved: &Resolved, sweep: &Sweep, quiet: bool) -> AttackReport {
+    let configs = variants(resolved, sweep);
     let per_point = (resolved.sim.lookups + resolved.sim.value_lookups) as u64;
-    let bar = progress(per_point * (configs.len() * FRACTIONS.len()) as u64, quiet);
+    let bar = progress(
+        per_point * (configs.len() * sweep.fractions.len()) as u64,
+        quiet,
+    );
     let mut points: Vec<Vec<Point>> = vec![Vec::new(); configs.len()];
-    for f in FRACTIONS {
+    for &f in sweep.fractions {
         let mut at = resolved.clone();
         at.sim.adversaries.fraction = f;
         bar.set_message(format!("f={f} warm-up"));
@@ -114,69 +186,129 @@ pub fn measure(resolved: &Resolved, quiet: bool) -> EclipseReport {
             curve.push(Point {
                 f,
                 success: s.success_rate,
+                paper_success: s.paper_success_rate,
+                strict_success: s.strict_success_rate,
                 recall: s.recall_mean,
                 rpcs: s.rpcs_mean,
                 rounds: s.rounds_mean,
+                route_hops: s.route_hops_mean,
             });
         }
     }
     bar.finish_and_clear();
     let mut settings = resolved.settings();
     settings.remove("adversaries");
-    settings.insert("fractions".into(), serde_json::json!(FRACTIONS));
-    EclipseReport {
+    settings.insert(
+        "adversary_mode".into(),
+        serde_json::json!(resolved.sim.adversaries.mode.to_string()),
+    );
+    settings.insert("fractions".into(), serde_json::json!(sweep.fractions));
+    AttackReport {
         settings,
         curves: configs
             .iter()
             .zip(points)
             .map(|(config, points)| {
-                let model = (config.strategy == StrategyName::Disjoint).then(|| {
-                    let hops = points.first().map_or(1.0, |p| p.rounds);
-                    FRACTIONS
-                        .iter()
-                        .map(|&f| (model(f, hops, config.paths) * 10_000.0).round() / 10_000.0)
-                        .collect()
-                });
+                let disjoint = config.strategy == StrategyName::Disjoint;
+                let hops = disjoint.then(|| points.first().map_or(1.0, |p| p.route_hops));
                 Curve {
                     name: config.strategy.to_string(),
                     params: config.describe(),
+                    paths: disjoint.then_some(config.paths),
+                    model: hops.map(|h| {
+                        let d = config.paths;
+                        sweep
+                            .fractions
+                            .iter()
+                            .map(|&f| round4(model(f, h, d)))
+                            .collect()
+                    }),
+                    model_hops: hops,
                     points,
-                    model,
                 }
             })
             .collect(),
     }
 }
 
-impl EclipseReport {
-    /// Two blocks for people: success, then RPCs per lookup, one column per f.
+/// One way of judging a lookup under attack, as a report shows it.
+struct Criterion {
+    /// Heading of its block in the table.
+    heading: &'static str,
+    /// Title of its panel in the plot.
+    title: &'static str,
+    /// Its figure at a point.
+    figure: fn(&Point) -> f64,
+    /// Whether S/Kademlia's model goes with it (the paper's criterion).
+    model: bool,
+}
+
+/// The criteria a report shows, in order.
+const CRITERIA: [Criterion; 3] = [
+    Criterion {
+        heading: "success: result holds one of the true k closest honest nodes (id and address)",
+        title: "kadlab: result holds a true closest honest node",
+        figure: |p| p.success,
+        model: false,
+    },
+    Criterion {
+        heading: "paper: some path's route (requests before its first reply that brought nothing closer) asked no adversary",
+        title: "S/Kademlia: some path's route asked no adversary",
+        figure: |p| p.paper_success,
+        model: true,
+    },
+    Criterion {
+        heading: "strict: some path asked no adversary at all",
+        title: "strict: some path asked no adversary at all",
+        figure: |p| p.strict_success,
+        model: false,
+    },
+];
+
+impl AttackReport {
+    /// The fractions of the sweep, from the first curve.
+    fn fractions(&self) -> Vec<f64> {
+        self.curves
+            .first()
+            .map(|c| c.points.iter().map(|p| p.f).collect())
+            .unwrap_or_default()
+    }
+
+    /// Blocks for people, one column per f: the three criteria (the
+    /// paper's with the model under each `disjoint` row), then RPCs per
+    /// lookup.
     pub fn to_table(&self) -> String {
         let width = self
             .curves
             .iter()
             .map(|c| c.params.len())
             .max()
-            .unwrap_or(0);
+            .unwrap_or(0)
+            .max("model, h=0.0".len());
         let row = |name: &str, params: &str, cells: Vec<String>| {
             format!("{name:<11} {params:<width$}  {}\n", cells.join(""))
         };
-        let fractions = FRACTIONS.iter().map(|f| format!("{:>7}", format!("f={f}")));
+        let fractions = self.fractions();
         let head = |what: &str| {
-            let mut line = row("strategy", "params", fractions.clone().collect());
+            let cells = fractions.iter().map(|f| format!("{:>7}", format!("f={f}")));
+            let mut line = row("strategy", "params", cells.collect());
             line.insert_str(line.len() - 1, &format!("   ({what})"));
             line
         };
-        let mut out = format!("{}\n\n", settings_line(&self.settings));
-        out.push_str(&head(
-            "success: result holds one of the true k closest honest nodes",
-        ));
-        for c in &self.curves {
-            let cells = c.points.iter().map(|p| format!("{:>7.3}", p.success));
-            out.push_str(&row(&c.name, &c.params, cells.collect()));
-            if let Some(model) = &c.model {
-                let h = c.points.first().map_or(0.0, |p| p.rounds);
-                let cells = model.iter().map(|m| format!("{m:>7.3}"));
-                out.push_str(&row("", &format!("model, h={h:.1}"), cells.collect()));
+        let mut out = format!("{}\n", settings_line(&self.settings));
+        for criterion in &CRITERIA {
+            out.push('\n');
+            out.push_str(&head(criterion.heading));
+            for c in &self.curves {
+                let cells = c
+                    .points
+                    .iter()
+                    .map(|p| format!("{:>7.3}", (criterion.figure)(p)));
+                out.push_str(&row(&c.name, &c.params, cells.collect()));
+                if let (true, Some(model), Some(h)) = (criterion.model, &c.model, c.model_hops) {
+                    let cells = model.iter().map(|m| format!("{m:>7.3}"));
+                    out.push_str(&row("", &format!("model, h={h:.1}"), cells.collect()));
+                }
             }
         }
         out.push('\n');
@@ -188,42 +320,88 @@ impl EclipseReport {
         out
     }
 
-    /// Success against f, one line per strategy variant.
+    /// The three criteria against f, side by side, one line per strategy
+    /// variant, and the model (dashed, in its variant's colour) beside the
+    /// paper's.
     pub fn draw(&self, path: &Path) -> Result<()> {
-        let series: Vec<Series> = self
-            .curves
+        let panels: Vec<Panel> = CRITERIA
             .iter()
-            .map(|c| {
-                let label = format!("{} ({})", c.name, c.params);
-                (label, c.points.iter().map(|p| (p.f, p.success)).collect())
+            .map(|criterion| {
+                let mut lines = Vec::new();
+                for (color, c) in self.curves.iter().enumerate() {
+                    lines.push(Line {
+                        label: format!("{} ({})", c.name, c.params),
+                        points: c
+                            .points
+                            .iter()
+                            .map(|p| (p.f, (criterion.figure)(p)))
+                            .collect(),
+                        color,
+                        dashed: false,
+                    });
+                    if let (true, Some(model), Some(h), Some(d)) =
+                        (criterion.model, &c.model, c.model_hops, c.paths)
+                    {
+                        lines.push(Line {
+                            label: format!("model 1-(1-(1-f)^h)^d, d={d}, h={h:.1}"),
+                            points: c.points.iter().map(|p| p.f).zip(model.clone()).collect(),
+                            color,
+                            dashed: true,
+                        });
+                    }
+                }
+                Panel {
+                    title: criterion.title.to_string(),
+                    lines,
+                }
             })
             .collect();
-        draw_curves(
+        draw_panels(
             path,
-            "lookup success against the fraction of colluding adversaries",
+            &format!(
+                "lookup success against the fraction f of adversaries ({})",
+                self.settings
+                    .get("adversary_mode")
+                    .and_then(|m| m.as_str())
+                    .unwrap_or("adversaries")
+            ),
             "fraction f of adversaries",
-            "success (one true closest honest node found)",
-            &series,
+            &panels,
         )
         .map_err(anyhow::Error::msg)
     }
 }
 
-/// Run the preset and print or write its report.
-pub fn run(resolved: &Resolved, format: Format, out: Option<&Path>, quiet: bool) -> Result<()> {
-    let report = measure(resolved, quiet);
+/// Run the preset's sweep and print or write its report.
+pub fn run(
+    resolved: &Resolved,
+    sweep: &Sweep,
+    format: Format,
+    out: Option<&Path>,
+    quiet: bool,
+) -> Result<()> {
+    let report = measure(resolved, sweep, quiet);
     let json = serde_json::to_string_pretty(&report)? + "\n";
     match format {
         Format::Table => print!("{}", report.to_table()),
         Format::Json => print!("{json}"),
         Format::Csv => {
-            println!("strategy,params,f,success,recall,rpcs,rounds,model");
+            println!("strategy,params,f,success,recall,rpcs,rounds,model,paper_success,strict_success,route_hops");
             for c in &report.curves {
                 for (i, p) in c.points.iter().enumerate() {
                     let model = c.model.as_ref().map_or(String::new(), |m| m[i].to_string());
                     println!(
-                        "{},\"{}\",{},{},{},{},{},{model}",
-                        c.name, c.params, p.f, p.success, p.recall, p.rpcs, p.rounds
+                        "{},\"{}\",{},{},{},{},{},{model},{},{},{}",
+                        c.name,
+                        c.params,
+                        p.f,
+                        p.success,
+                        p.recall,
+                        p.rpcs,
+                        p.rounds,
+                        p.paper_success,
+                        p.strict_success,
+                        p.route_hops
                     );
                 }
             }
@@ -232,9 +410,10 @@ pub fn run(resolved: &Resolved, format: Format, out: Option<&Path>, quiet: bool)
     if let Some(dir) = out {
         std::fs::create_dir_all(dir)
             .with_context(|| format!("cannot create output directory {}", dir.display()))?;
-        write_file(&dir.join("eclipse.json"), &json)?;
+        let name = format!("{}.json", sweep.name);
+        write_file(&dir.join(&name), &json)?;
         report.draw(&dir.join("success_vs_f.svg"))?;
-        eprintln!("wrote {}/eclipse.json, success_vs_f.svg", dir.display());
+        eprintln!("wrote {}/{name}, success_vs_f.svg", dir.display());
     }
     Ok(())
 }

@@ -168,6 +168,13 @@ impl Rule for Disjoint {
         self.paths.iter().map(Path::parallelism).sum()
     }
 
+    /// The path that claimed `id` ([`Disjoint::owner`]): claims are never
+    /// given back, so after the lookup it still tells which path sent each
+    /// request.
+    fn path_of(&self, id: &NodeId) -> Option<usize> {
+        self.owner(id)
+    }
+
     fn phase(&self, _ctx: &LookupContext) -> String {
         let paths: Vec<String> = self
             .paths

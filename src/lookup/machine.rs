@@ -51,6 +51,12 @@ pub trait Rule: Send {
     /// traces print it whenever it changes, so what they say is what the
     /// rule decides on, not a retelling of it.
     fn phase(&self, ctx: &LookupContext) -> String;
+
+    /// Which path of a multi-path rule node `id` belongs to (see
+    /// [`LookupStrategy::path_of`]); single-path rules keep the default.
+    fn path_of(&self, _id: &NodeId) -> Option<usize> {
+        None
+    }
 }
 
 /// A lookup run by rule `R`; implements [`LookupStrategy`].
@@ -232,5 +238,9 @@ impl<R: Rule> LookupStrategy for Lookup<R> {
 
     fn take_gave_up(&mut self) -> Vec<Contact> {
         self.ctx.take_gave_up()
+    }
+
+    fn path_of(&self, id: &NodeId) -> Option<usize> {
+        self.rule.path_of(id)
     }
 }

@@ -148,4 +148,16 @@ pub trait LookupStrategy: Send {
     fn phase(&self) -> String {
         String::new()
     }
+
+    /// Which of the strategy's paths node `id` belongs to, for a strategy
+    /// that walks several separate paths (`disjoint`: the path that claimed
+    /// it); `None` for a node no path holds, and always `None` (the default)
+    /// for a single-path strategy, whose whole lookup is one path.
+    ///
+    /// Asked after a lookup, it tells which path sent each request: attack
+    /// experiments judge a lookup by S/Kademlia's criterion, "some path
+    /// never sent a request to an adversary", which needs exactly that.
+    fn path_of(&self, _id: &NodeId) -> Option<usize> {
+        None
+    }
 }

@@ -1,5 +1,5 @@
 //! Adversaries in the simulated network: colluding liars, droppers,
-//! stale-contact flooders, and Sybils placed to eclipse one key.
+//! stale-contact flooders, forgers, and Sybils placed to eclipse one key.
 //!
 //! The model follows S/Kademlia's evaluation (Baumgart & Mies, 2007): a
 //! fraction f of nodes, chosen by seed, collude. Asked for the closest
@@ -8,6 +8,14 @@
 //! adversaries' part of the network; asked for a value, it says "not
 //! found"; it never stores anything. Adversaries are always up: an attacker
 //! runs stable machines, and churn would only hide the attack.
+//!
+//! Requests are delivered by address (see
+//! [`SimTransport`](crate::sim::SimTransport)): an adversary answers
+//! whatever id the contact it was asked under claims, so it can hand out
+//! contacts with any id at its own address and answer as that id when asked
+//! there. Ids are not bound to addresses or keys in Kademlia (S/Kademlia
+//! binds them with signatures; kadlab does not), so nothing tells such a
+//! contact from a real one until the result is checked against the truth.
 
 use std::fmt;
 use std::str::FromStr;
@@ -33,6 +41,16 @@ pub enum AdversaryMode {
     /// close to the target at addresses where nobody listens, and nodes
     /// that are down.
     StaleFlood,
+    /// Answer FIND_NODE and GET with k forged contacts: made-up ids sharing
+    /// their first 2 to 11 bytes with the target (closer than any honest
+    /// node), each at the address of an adversary, which answers as that
+    /// id when asked there. Every reply is drawn afresh (see
+    /// [`SimNetwork::forge`]), so no two replies, and no two lookups, see
+    /// the same lies, and claiming ids one reply at a time (as `disjoint`
+    /// does) cannot use the attack up. Every contact leads to an
+    /// adversary, as in S/Kademlia's evaluation, where adversaries point
+    /// lookups at other adversaries.
+    Forge,
 }
 
 impl fmt::Display for AdversaryMode {
@@ -41,6 +59,7 @@ impl fmt::Display for AdversaryMode {
             AdversaryMode::Collude => "collude",
             AdversaryMode::Drop => "drop",
             AdversaryMode::StaleFlood => "stale-flood",
+            AdversaryMode::Forge => "forge",
         })
     }
 }
@@ -52,8 +71,9 @@ impl FromStr for AdversaryMode {
             "collude" => Ok(AdversaryMode::Collude),
             "drop" => Ok(AdversaryMode::Drop),
             "stale-flood" => Ok(AdversaryMode::StaleFlood),
+            "forge" => Ok(AdversaryMode::Forge),
             _ => Err(format!(
-                "{s:?} is not an adversary mode; use collude, drop or stale-flood"
+                "{s:?} is not an adversary mode; use collude, drop, stale-flood or forge"
             )),
         }
     }
@@ -105,10 +125,10 @@ impl SimNetwork {
         );
         let mut out = Vec::with_capacity(k);
         for i in 0..k / 2 {
-            let mut id = NodeId::random(&mut rng);
-            let shared = rng.gen_range(2..12);
-            id.0[..shared].copy_from_slice(&target.0[..shared]);
-            out.push(Contact::simulated(id, (nodes + i) as u32));
+            out.push(Contact::simulated(
+                made_up_id(target, &mut rng),
+                (nodes + i) as u32,
+            ));
         }
         for _ in 0..k * 8 {
             if out.len() == k {
@@ -121,4 +141,63 @@ impl SimNetwork {
         }
         out
     }
+
+    /// Contacts a forging adversary `n` hands out at `now` for `target` when
+    /// asked under the id `claimed` (see [`AdversaryMode::Forge`]): k
+    /// made-up contacts, closest first, each at the address of an adversary
+    /// drawn at random. Drawn from a generator seeded by (seed, n, now, claimed ⊕
+    /// target), so a run is reproducible while two requests of a lookup —
+    /// which never go to the same id twice — and two lookups get different
+    /// lies.
+    pub fn forge(&self, n: u32, claimed: &NodeId, now: Time, target: &NodeId) -> Vec<Contact> {
+        let k = self.k;
+        let mut seed = [0u8; 32];
+        seed[..8].copy_from_slice(&self.seed.to_le_bytes());
+        seed[8..12].copy_from_slice(&n.to_le_bytes());
+        let micros = now.since_epoch().as_micros() as u64;
+        seed[12..20].copy_from_slice(&micros.to_le_bytes());
+        for (s, (c, t)) in seed[20..].iter_mut().zip(claimed.0.iter().zip(&target.0)) {
+            *s = c ^ t;
+        }
+        let mut rng = ChaCha8Rng::from_seed(seed);
+        let mut ids: Vec<NodeId> = (0..k).map(|_| made_up_id(target, &mut rng)).collect();
+        ids.sort_by_key(|id| id.distance(target));
+        ids.into_iter()
+            .map(|id| {
+                let at = self.some_adversary(n, &mut rng);
+                Contact::new(id, self.nodes[at as usize].contact.addr)
+            })
+            .collect()
+    }
+
+    /// A random adversary, found by drawing nodes until one is (64 draws at
+    /// most, then adversary `n` itself): cheap for any f worth studying, and
+    /// needs no list of adversaries.
+    fn some_adversary<R: Rng + ?Sized>(&self, n: u32, rng: &mut R) -> u32 {
+        (0..64)
+            .map(|_| rng.gen_range(0..self.nodes.len() as u32))
+            .find(|&m| self.nodes[m as usize].adversary)
+            .unwrap_or(n)
+    }
+
+    /// Whether a request to `contact` reaches an adversary: the node
+    /// listening at its address is one, whatever id the contact claims.
+    pub fn is_adversary_at(&self, contact: &Contact) -> bool {
+        self.listener(contact)
+            .is_some_and(|n| self.nodes[n as usize].adversary)
+    }
+}
+
+/// A made-up id sharing its first 2 to 11 bytes with `target` (never the
+/// target itself): in a network of fewer than 2^16 nodes, almost always
+/// closer than every honest node, and, the shared length varying, not all
+/// equally close.
+fn made_up_id<R: Rng + ?Sized>(target: &NodeId, rng: &mut R) -> NodeId {
+    let mut id = NodeId::random(rng);
+    let shared = rng.gen_range(2..12);
+    id.0[..shared].copy_from_slice(&target.0[..shared]);
+    if id == *target {
+        id.0[ID_LEN - 1] ^= 1;
+    }
+    id
 }

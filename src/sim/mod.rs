@@ -17,6 +17,7 @@ pub mod churn;
 pub mod ids;
 pub mod network;
 pub mod upkeep;
+pub mod routes;
 mod warmup;
 pub mod workload;
 

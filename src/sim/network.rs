@@ -216,11 +216,22 @@ impl SimNetwork {
         }
     }
 
-    /// Node index by address (addresses are derived from the index).
+    /// Node index of `contact`: the node at its address, if that node has
+    /// the contact's id too. Truth is matched with this, so a forged contact
+    /// (an honest id at an adversary's address) never counts as the honest
+    /// node.
     pub fn index_of(&self, contact: &Contact) -> Option<u32> {
         let n = contact.simulated_index()?;
         let node = self.nodes.get(n as usize)?;
         (node.contact == *contact).then_some(n)
+    }
+
+    /// Index of the node listening at `contact`'s address (addresses are
+    /// derived from the index), whatever id the contact claims: where a
+    /// datagram sent to it arrives.
+    pub fn listener(&self, contact: &Contact) -> Option<u32> {
+        let n = contact.simulated_index()?;
+        ((n as usize) < self.nodes.len()).then_some(n)
     }
 
     /// Whether the next datagram is lost.
@@ -289,11 +300,19 @@ impl SimNetwork {
 }
 
 impl SimNetwork {
-    /// Adversary `n`'s answer: never a value, never a store, and contacts
-    /// chosen to lead the lookup astray (see [`AdversaryMode`]).
+    /// Adversary `n`'s answer under its own id (see [`SimNetwork::lie_as`]).
     fn lie(&self, n: u32, request: &Request, now: Time) -> Response {
+        self.lie_as(n, self.nodes[n as usize].contact.id, request, now)
+    }
+
+    /// Adversary `n`'s answer to a request sent to it as `claimed`: it
+    /// answers as `claimed` (a forged contact at its address is answered as
+    /// the node it claims to be), never with a value, never storing, and
+    /// with contacts chosen to lead the lookup astray (see
+    /// [`AdversaryMode`]).
+    pub fn lie_as(&self, n: u32, claimed: NodeId, request: &Request, now: Time) -> Response {
         let mut response = Response {
-            id: self.nodes[n as usize].contact.id,
+            id: claimed,
             ..Response::default()
         };
         let target = match request {
@@ -308,6 +327,7 @@ impl SimNetwork {
                 .map(|m| self.nodes[m as usize].contact)
                 .collect(),
             AdversaryMode::StaleFlood => self.stale_flood(n, now, target),
+            AdversaryMode::Forge => self.forge(n, &claimed, now, target),
         };
         response
     }
@@ -335,7 +355,9 @@ impl Transport for SimTransport {
             tokio::time::sleep_until(give_up).await;
             Err(TransportError::Timeout)
         };
-        let Some(n) = self.net.index_of(&to) else {
+        // Delivered by address, as a datagram is: whoever listens there
+        // gets the request, whatever id the contact claims.
+        let Some(n) = self.net.listener(&to) else {
             return timeout().await;
         };
         let delay = self.net.latency.delay(self.net.seed, self.from, n);
@@ -348,11 +370,24 @@ impl Transport for SimTransport {
             return timeout().await;
         }
         let me = self.net.nodes[self.from as usize].contact;
-        let response = self.net.handle(n, me, &request, now);
+        let response = if self.net.nodes[n as usize].adversary {
+            // An adversary answers as whoever it was asked as: it lies.
+            self.net.lie_as(n, to.id, &request, now)
+        } else {
+            self.net.handle(n, me, &request, now)
+        };
         if self.net.lost() {
             return timeout().await;
         }
         tokio::time::sleep(delay).await;
+        // As `UdpRpc` does: an answer under another id than the contact's
+        // comes from another node, and is refused.
+        if response.id != to.id {
+            return Err(TransportError::BadResponse(format!(
+                "answered as {} instead of {}",
+                response.id, to.id
+            )));
+        }
         Ok(response)
     }
 }

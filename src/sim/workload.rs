@@ -9,6 +9,7 @@ use crate::driver::{lock, run_lookup, Clock, DriverObserver};
 use crate::id::NodeId;
 use crate::lookup::{EndReason, LookupConfig, LookupMode, LookupOutcome, LookupStrategy};
 use crate::sim::network::{SimNetwork, SimTransport};
+use crate::sim::routes::{PathRoute, RequestLog};
 use crate::sim::{stream, streams, virtual_time_runtime, SimConfig};
 use crate::time::Time;
 
@@ -41,17 +42,33 @@ impl LookupTask {
         clock: Clock,
         observer: &mut O,
     ) -> LookupOutcome {
+        self.run_keeping(net, config, clock, observer).await.0
+    }
+
+    /// [`LookupTask::run`], handing back the finished strategy too, for
+    /// callers that ask it afterwards which path sent which request
+    /// ([`LookupStrategy::path_of`]).
+    pub async fn run_keeping<O: DriverObserver + ?Sized>(
+        &self,
+        net: &Arc<SimNetwork>,
+        config: &LookupConfig,
+        clock: Clock,
+        observer: &mut O,
+    ) -> (LookupOutcome, Box<dyn LookupStrategy>) {
         tokio::time::sleep_until(clock.instant(self.start)).await;
-        lookup_from(
+        let table = &net.nodes[self.origin as usize].table;
+        let mut lookup = config.start(&lock(table), self.target, self.mode);
+        let outcome = run_from(
             net,
             self.origin,
-            self.target,
+            &mut *lookup,
             self.mode,
             config,
             clock,
             observer,
         )
-        .await
+        .await;
+        (outcome, lookup)
     }
 }
 
@@ -141,9 +158,16 @@ pub struct LookupRecord {
     pub truth: Vec<String>,
     /// |result ∩ truth| / |truth|.
     pub recall: f64,
-    /// S/Kademlia's success: the result holds at least one of the true k
-    /// closest honest nodes.
+    /// kadlab's success: the result holds at least one of the true k
+    /// closest honest nodes, matched by id **and** address (a forged contact
+    /// carrying an honest id does not count).
     pub success: bool,
+    /// S/Kademlia's success: some path's route (its requests before its
+    /// first reply that brought nothing closer) sent no request to an
+    /// adversary (see [`crate::sim::routes`]).
+    pub paper_success: bool,
+    /// The strict form: some path sent no request at all to an adversary.
+    pub strict_success: bool,
     /// Requests sent.
     pub rpcs: u32,
     /// Whether the result holds the single closest node.
@@ -158,6 +182,10 @@ pub struct LookupRecord {
     /// Longest request chain.
     #[serde(skip)]
     pub rounds: u32,
+    /// Mean hops of the routes of the paths that sent requests (the h of
+    /// S/Kademlia's model).
+    #[serde(skip)]
+    pub route_hops: f64,
     /// Virtual duration.
     #[serde(skip)]
     pub latency_ms: u64,
@@ -266,8 +294,25 @@ async fn run_task(
     config: LookupConfig,
     clock: Clock,
 ) -> LookupRecord {
-    let outcome = task.run(&net, &config, clock, &mut ()).await;
+    let mut log = RequestLog::default();
+    let (outcome, lookup) = task.run_keeping(&net, &config, clock, &mut log).await;
     let end = outcome.finished_at;
+    let local = net.nodes[task.origin as usize].contact.id;
+    let paths: Vec<PathRoute> = log
+        .paths(
+            &task.target,
+            &local,
+            |id| lookup.path_of(id),
+            |c| net.is_adversary_at(c),
+        )
+        .into_iter()
+        .filter(|p| p.requests > 0)
+        .collect();
+    let route_hops = if paths.is_empty() {
+        0.0
+    } else {
+        paths.iter().map(|p| f64::from(p.hops)).sum::<f64>() / paths.len() as f64
+    };
     let result: Vec<u32> = outcome
         .result
         .iter()
@@ -295,11 +340,14 @@ async fn run_task(
         truth: task.truth.iter().map(hex).collect(),
         recall,
         success: hits > 0 || task.truth.is_empty(),
+        paper_success: paths.iter().any(PathRoute::route_clean),
+        strict_success: paths.iter().any(PathRoute::clean),
         rpcs: outcome.stats.requests,
         exact: task.truth.first().is_none_or(|t| result.contains(t)),
         stale,
         timeouts: outcome.stats.failures,
         rounds: outcome.stats.rounds,
+        route_hops,
         latency_ms: (end - task.start).as_millis() as u64,
         reason: outcome.reason,
         value_found: (task.mode == LookupMode::FindValue)
