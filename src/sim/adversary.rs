@@ -42,9 +42,9 @@ pub enum AdversaryMode {
     /// that are down.
     StaleFlood,
     /// Answer FIND_NODE and GET with k forged contacts: made-up ids sharing
-    /// their first 2 to 11 bytes with the target (closer than any honest
-    /// node), each at the address of an adversary, which answers as that
-    /// id when asked there. Every reply is drawn afresh (see
+    /// their first 2 to 11 bytes with the target (in a network of fewer
+    /// than 2^16 nodes, closer than every honest node), each at the address
+    /// of an adversary, which answers as that id when asked there. Every reply is drawn afresh (see
     /// [`SimNetwork::forge`]), so no two replies, and no two lookups, see
     /// the same lies, and claiming ids one reply at a time (as `disjoint`
     /// does) cannot use the attack up. Every contact leads to an
