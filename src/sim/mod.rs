@@ -16,8 +16,8 @@ pub mod adversary;
 pub mod churn;
 pub mod ids;
 pub mod network;
-pub mod upkeep;
 pub mod routes;
+pub mod upkeep;
 mod warmup;
 pub mod workload;
 
