@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use kadlab::driver::lock;
+use kadlab::lookup::{LookupConfig, StrategyName};
 use kadlab::sim::{self, SimConfig, SimNetwork, Upkeep, Warmup};
 use kadlab::time::Time;
 
@@ -43,10 +44,12 @@ fn an_hour_later(config: &SimConfig) -> (Arc<SimNetwork>, f64, f64) {
 #[test]
 fn upkeep_keeps_tables_fresh_through_the_lookup_window_and_off_lets_them_rot() {
     // With sessions of an hour, a fifth of a table's contacts die within
-    // the 15 minutes they stay good, so about 0.8 is the steady state.
+    // the 15 minutes they stay good, and a dead contact leaves only when a
+    // newcomer finds it questionable or it fails three requests: about 0.7
+    // is the steady state.
     let (_, before, after) = an_hour_later(&small(Upkeep::Oracle));
-    assert!(before > 0.72, "fresh when the window opens: {before}");
-    assert!(after > 0.72, "still fresh an hour later: {after}");
+    assert!(before > 0.65, "fresh when the window opens: {before}");
+    assert!(after > 0.65, "still fresh an hour later: {after}");
     let (_, before_off, after_off) = an_hour_later(&small(Upkeep::Off));
     assert!(
         after_off < before_off && after_off < after - 0.15,
@@ -159,16 +162,21 @@ fn background_lookups_bring_traffic_and_stay_deterministic() {
     assert_eq!("0.5/min".parse::<sim::Rate>().map(|r| r.per_hour), Ok(30.0));
 }
 
-/// Mean recall of `kademlia` over the workload of `config`.
-fn kademlia_recall(config: &SimConfig) -> f64 {
+/// Mean recall of `kademlia` and of `k-active` (the strategy whose recall
+/// depends most on how fresh its α starting contacts are) over the workload
+/// of `config`.
+fn recalls(config: &SimConfig) -> [f64; 2] {
     let net = sim::build_network(config);
     let tasks = sim::make_tasks(&net, config);
-    let lookup = kadlab::lookup::LookupConfig {
-        k: config.k,
-        ..Default::default()
-    };
-    let records = sim::run_strategy(&net, &tasks, &lookup, config, &|| ());
-    records.iter().map(|r| r.recall).sum::<f64>() / records.len() as f64
+    [StrategyName::Kademlia, StrategyName::KActive].map(|strategy| {
+        let lookup = LookupConfig {
+            k: config.k,
+            strategy,
+            ..LookupConfig::default()
+        };
+        let records = sim::run_strategy(&net, &tasks, &lookup, config, &|| ());
+        records.iter().map(|r| r.recall).sum::<f64>() / records.len() as f64
+    })
 }
 
 #[test]
@@ -179,16 +187,18 @@ fn the_oracle_shortcut_gives_the_recall_of_real_upkeep_lookups() {
         lookups: 300,
         ..small(upkeep)
     };
-    let shortcut = kademlia_recall(&config(Upkeep::Oracle));
-    let real = kademlia_recall(&config(Upkeep::Lookups));
-    let none = kademlia_recall(&config(Upkeep::Off));
-    assert!(
-        (shortcut - real).abs() <= 0.03,
-        "recall with the shortcut {shortcut:.3}, with real lookups {real:.3}"
-    );
-    // And the test can tell upkeep from none.
-    assert!(
-        none < real - 0.05,
-        "recall without upkeep {none:.3}, with {real:.3}"
-    );
+    let shortcut = recalls(&config(Upkeep::Oracle));
+    let real = recalls(&config(Upkeep::Lookups));
+    let none = recalls(&config(Upkeep::Off));
+    for i in 0..2 {
+        assert!(
+            (shortcut[i] - real[i]).abs() <= 0.03,
+            "recall with the shortcut {shortcut:?}, with real lookups {real:?}"
+        );
+        // And the test can tell upkeep from none.
+        assert!(
+            none[i] < real[i] - 0.05,
+            "recall without upkeep {none:?}, with {real:?}"
+        );
+    }
 }

@@ -33,7 +33,7 @@ use crate::contact::Contact;
 use crate::driver::{lock, Clock};
 use crate::id::NodeId;
 use crate::lookup::{LookupConfig, LookupMode};
-use crate::routing::{Heard, NodeState};
+use crate::routing::Heard;
 use crate::sim::adversary::AdversaryMode;
 use crate::sim::network::SimNetwork;
 use crate::sim::workload::lookup_from;
@@ -50,15 +50,18 @@ pub enum Upkeep {
     /// No upkeep at all: tables are filled once and then only learn from
     /// the workload's lookups and the queries they bring.
     Off,
-    /// The shortcut. Refreshing a bucket pings its questionable contacts
-    /// (a contact that is up answers and is good again; one that is down
-    /// counts a failure) and learns k/2 nodes of the bucket that are up, as
-    /// answering nodes, through the Kademlia rule; eviction pings are
-    /// answered from the oracle. A rejoin learns the k closest nodes to the
-    /// node's own id that are up. What it leaves out: the datagrams of the
-    /// refresh itself (they are not counted, and no other node learns the
-    /// refreshing node from them), loss on those datagrams, and the
-    /// imperfection of a real lookup, which may miss some live nodes.
+    /// The shortcut. Refreshing a bucket learns k/2 nodes of the bucket
+    /// that are up, as answering nodes, through the Kademlia rule, so a
+    /// full bucket pings its least-recently-seen questionable contact for
+    /// each of them; eviction pings are answered from the oracle. A rejoin
+    /// learns the k closest nodes to the node's own id that are up. What it
+    /// leaves out: the datagrams of the refresh itself (they are not
+    /// counted, and no other node learns the refreshing node from them),
+    /// loss on those datagrams, the failures a real refresh lookup records
+    /// against dead contacts it asks, and the imperfection of a real
+    /// lookup, which may miss some live nodes. On the default network its
+    /// recall is within 0.03 of real upkeep lookups for every seed strategy
+    /// and `kademlia` (`tests/upkeep.rs` checks it at 1,000 nodes).
     #[default]
     Oracle,
     /// Real FIND_NODE lookups with the `kademlia` rule, one per bucket to
@@ -368,18 +371,6 @@ fn oracle_refresh(
     let answers = |m: u32| live.answers(m);
     let mut table = lock(&net.nodes[n as usize].table);
     for &b in buckets {
-        let questionable: Vec<Contact> = table
-            .bucket_entries(b)
-            .filter(|e| table.state_of(e, now) == NodeState::Questionable)
-            .map(|e| e.contact)
-            .collect();
-        for contact in questionable {
-            if net.index_of(&contact).is_some_and(answers) {
-                let _ = table.update(contact, now);
-            } else {
-                let _ = table.on_failure(&contact.id, now);
-            }
-        }
         let range = net.ids.bucket_range(&owner, b);
         for i in sample_bucket(net, range, (k / 2).max(1), rng, answers) {
             let (id, m) = net.ids.entry_at(i);
