@@ -43,8 +43,9 @@
 //! The references:
 //!
 //! - [`kademlia`](lookup::kademlia) — the paper's rule (Maymounkov &
-//!   Mazières 2002, §4). α in flight among the k closest known, failed
-//!   contacts dropped; when α replies in a row bring nothing closer, widen
+//!   Mazières 2002, §4). Start from the k closest routing-table contacts
+//!   (as rust-libp2p and the `mainline` crate do; the paper takes α), keep
+//!   α in flight among the k closest known, failed contacts dropped; when α replies in a row bring nothing closer, widen
 //!   for good to every unasked contact among the k closest; finish when the
 //!   k closest known have all answered, and return them.
 //! - [`disjoint`](lookup::disjoint) — S/Kademlia's disjoint paths (Baumgart
@@ -55,6 +56,12 @@
 //!   closest nodes that answered on any path; the cost grows about linearly
 //!   with d.
 //!
+//! How many routing-table contacts a lookup starts from is the `seeds`
+//! key ([`LookupConfig::seed_count`](lookup::LookupConfig::seed_count)):
+//! each seed strategy keeps its source's α (or δ), and the references take
+//! k. A lookup whose few starting contacts are all down returns nothing,
+//! which is a fact about the rule, not about the network.
+//!
 //! All of them keep the rules every strategy shares (enforced by
 //! [`Lookup`](lookup::Lookup)): the local node is never asked or returned,
 //! no node is asked twice in one lookup, every request has a timeout
@@ -62,7 +69,8 @@
 //! [`EndReason`](lookup::EndReason). FIND_VALUE runs the same walk and stops
 //! at the first value that verifies against the target.
 //!
-//! They are judged on the simulator ([`sim`]) by recall@k — the share of
+//! They are judged on the simulator ([`sim`]; every modelled behaviour
+//! and its source is in `docs/MODEL.md`) by recall@k — the share of
 //! the true k closest (the nodes nearest the target that were alive when
 //! the lookup started) found — against what they cost: RPCs, timeouts,
 //! rounds and latency. `kadlab compare` prints the table, `kadlab sweep`

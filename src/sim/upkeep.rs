@@ -133,9 +133,9 @@ impl FromStr for Rate {
     }
 }
 
-/// The lookup every maintenance task runs: the paper's rule, as a deployed
-/// node's own refresh would.
-fn upkeep_lookup(config: &SimConfig) -> LookupConfig {
+/// The lookup every maintenance task (and a joining node) runs: the
+/// paper's rule, as a deployed node's own refresh would.
+pub(crate) fn upkeep_lookup(config: &SimConfig) -> LookupConfig {
     LookupConfig {
         k: config.k,
         rpc_timeout_ms: u64::try_from(config.rpc_timeout.as_millis()).unwrap_or(u64::MAX),

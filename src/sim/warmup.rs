@@ -11,7 +11,6 @@ use std::sync::Arc;
 use crate::contact::Contact;
 use crate::driver::{lock, Clock};
 use crate::id::ID_BITS;
-use crate::lookup::LookupConfig;
 use crate::routing::Heard;
 use crate::sim::network::SimNetwork;
 use crate::sim::upkeep::{self, sample_bucket};
@@ -96,11 +95,7 @@ async fn join_one_by_one(net: &Arc<SimNetwork>, config: &SimConfig, clock: Clock
     let joiners: Vec<u32> = (0..net.nodes.len() as u32)
         .filter(|&n| net.is_up(n, Time::ZERO))
         .collect();
-    let lookup = LookupConfig {
-        k: config.k,
-        rpc_timeout_ms: u64::try_from(config.rpc_timeout.as_millis()).unwrap_or(u64::MAX),
-        ..LookupConfig::default()
-    };
+    let lookup = upkeep::upkeep_lookup(config);
     let mut rng = stream(config.seed, streams::WARMUP);
     let mut joins = Vec::with_capacity(joiners.len());
     for (i, &n) in joiners.iter().enumerate() {
