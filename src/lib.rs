@@ -11,7 +11,7 @@
 //! (XOR) to a 160-bit target? — and differs only in whom it asks next and
 //! when it stops. Three come from open-source seeds and are reproduced
 //! with their quirks; two are references to measure them against. The
-//! precise rules are in `ALGORITHMS.md` (section numbers below); each
+//! precise rules are in `docs/ALGORITHMS.md` (section numbers below); each
 //! module restates its rule and lists where, and why, it deviates from its
 //! seed.
 //!

@@ -5,8 +5,8 @@
 //! then drives each strategy through a small event queue in virtual time:
 //! replies and error replies are events at random delays, and when the
 //! lookup waits for a deadline and no event is due earlier, time jumps to
-//! the deadline. The invariants of `ALGORITHMS.md` are checked after every
-//! poll and every input, and on the outcome.
+//! the deadline. The invariants of `docs/ALGORITHMS.md` are checked after
+//! every poll and every input, and on the outcome.
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, HashSet};
@@ -875,7 +875,8 @@ proptest! {
 /// Found by `every_strategy_keeps_its_invariants`: `kademlia` widened to k
 /// in flight, then a reply that brought a closer contact narrowed it back
 /// to α with more than α requests still out (`parallelism()` below
-/// `in_flight()`). Widening is now final, as ALGORITHMS.md §4 describes it.
+/// `in_flight()`). Widening is now final, as docs/ALGORITHMS.md §4
+/// describes it.
 #[test]
 fn kademlia_never_narrows_below_its_requests_in_flight() {
     check_invariants(&Case {

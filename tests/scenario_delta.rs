@@ -1,7 +1,8 @@
 //! Scenarios for `delta`, the delta-bounded best-effort lookup
-//! (ALGORITHMS.md §1): δ requests in flight, always to the closest contact
-//! seen and not yet asked; stop when nothing is left to ask or the budget is
-//! spent; return the k closest of everything *seen*, answered or not.
+//! (docs/ALGORITHMS.md §1): δ requests in flight, always to the closest
+//! contact seen and not yet asked; stop when nothing is left to ask or the
+//! budget is spent; return the k closest of everything *seen*, answered or
+//! not.
 //!
 //! Node `n` is at distance `n` from the target (see `common`). Unless a test
 //! says otherwise: δ = 2, k = 4, no budget, every reply takes 10 ms, and

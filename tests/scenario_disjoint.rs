@@ -1,5 +1,5 @@
 //! Scenarios for `disjoint`, S/Kademlia's d disjoint paths
-//! (ALGORITHMS.md §5): the k closest routing-table contacts are dealt
+//! (docs/ALGORITHMS.md §5): the k closest routing-table contacts are dealt
 //! round-robin to d paths (contact i, closest first, to path i mod d); each
 //! path runs the paper's rule (`kademlia`) with its own shortlist and its
 //! own α in flight; a node is used by at most one path, the first to claim

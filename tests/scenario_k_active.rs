@@ -1,8 +1,8 @@
 //! Scenarios for `k-active`, the shortlist-until-k-active lookup
-//! (ALGORITHMS.md §3). Phase 1 keeps α requests in flight, closest first,
-//! and ends at the first reply that brings nothing closer (or when nothing
-//! is in flight). Phase 2 keeps α in flight until k nodes have answered.
-//! Only nodes that answered are returned.
+//! (docs/ALGORITHMS.md §3). Phase 1 keeps α requests in flight, closest
+//! first, and ends at the first reply that brings nothing closer (or when
+//! nothing is in flight). Phase 2 keeps α in flight until k nodes have
+//! answered. Only nodes that answered are returned.
 //!
 //! Node `n` is at distance `n` from the target (see `common`). Unless a test
 //! says otherwise: α = 2, k = 4, every reply takes 10 ms, and replies arrive

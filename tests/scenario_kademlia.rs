@@ -1,4 +1,4 @@
-//! Scenarios for `kademlia`, the paper's rule (ALGORITHMS.md §4): α
+//! Scenarios for `kademlia`, the paper's rule (docs/ALGORITHMS.md §4): α
 //! requests in flight among the k closest known contacts not yet asked
 //! (failed ones dropped from that window); after α replies in a row that
 //! bring nothing closer than the best seen, widen to all not-yet-asked of

@@ -1,5 +1,5 @@
 //! Scenarios for `query-rest`, the closest-unchanged / query-rest lookup
-//! (ALGORITHMS.md §2): rounds over the first α *positions* of the
+//! (docs/ALGORITHMS.md §2): rounds over the first α *positions* of the
 //! shortlist, asking those not yet asked; a round waits for all its replies
 //! (or its round timeout); failed nodes leave the shortlist; when a round
 //! leaves shortlist\[0\] unchanged, one last round asks every position not
@@ -134,7 +134,7 @@ fn kept_quirk_a_failed_node_named_again_by_a_reply_is_returned_but_not_asked() {
     // never asked twice.
     assert_eq!(trace.batches, vec![vec![20, 30], vec![25]]);
     assert_eq!(trace.reason(), EndReason::Converged);
-    // 20 answered with an error, yet it is returned (ALGORITHMS.md keeps
+    // 20 answered with an error, yet it is returned (docs/ALGORITHMS.md keeps
     // the seed's behaviour; see the module docs of `query_rest`).
     assert_eq!(trace.result(), vec![20, 25, 30]);
 }

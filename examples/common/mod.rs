@@ -66,7 +66,7 @@ pub fn network() -> SimConfig {
 
 /// The lookup settings of the examples: `strategy` with k = 8 (short
 /// stories), and the defaults otherwise (α = 3, δ = 3, d = 4 paths, 2 s
-/// timeouts), except `delta`'s budget, k as in ALGORITHMS.md.
+/// timeouts), except `delta`'s budget, k as in docs/ALGORITHMS.md.
 pub fn lookup(strategy: StrategyName) -> LookupConfig {
     let k = network().k;
     LookupConfig {

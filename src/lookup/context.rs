@@ -11,7 +11,8 @@ use crate::lookup::outcome::LookupStats;
 use crate::lookup::LookupMode;
 use crate::time::Time;
 
-/// Default per-request timeout, as in BEP 5 implementations and ALGORITHMS.md.
+/// Default per-request timeout, as in BEP 5 implementations and
+/// docs/ALGORITHMS.md.
 pub const DEFAULT_RPC_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// What one lookup is for; the same for every strategy.

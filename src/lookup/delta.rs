@@ -1,7 +1,8 @@
 //! `delta` — the delta-bounded best-effort lookup.
 //!
 //! Source: the seed's first example, cfromknecht/kademlia's
-//! `IterativeFindNode(target, delta)` (Go). The rule (ALGORITHMS.md §1):
+//! `IterativeFindNode(target, delta)` (Go). The rule
+//! (docs/ALGORITHMS.md §1):
 //!
 //! 1. take the δ closest contacts from the routing table; they are *seen*,
 //!    go in the result set and in the *frontier* (closest first);
@@ -24,8 +25,8 @@
 //!   request has a timeout (kept by [`Lookup`](crate::lookup::Lookup));
 //! - the seed has no budget: it asks until the frontier is empty. Its
 //!   commentary reads δ as "ask about δ nodes, then give up", which
-//!   ALGORITHMS.md models as `budget` (default k); [`Budget::Unlimited`] is
-//!   the literal code, with one safety stop: at most
+//!   docs/ALGORITHMS.md models as `budget` (default k);
+//!   [`Budget::Unlimited`] is the literal code, with one safety stop: at most
 //!   [`UNLIMITED_CEILING_PER_K`]·k requests. Without it a lookup never ends
 //!   when nodes keep answering with ids nobody asked yet (a liar, or a
 //!   network larger than the lookup can cover): the stress harness found

@@ -1,7 +1,7 @@
 //! `disjoint` — S/Kademlia's lookup over d disjoint paths (Baumgart &
 //! Mies, 2007), the reference for lookups under attack.
 //!
-//! The rule (ALGORITHMS.md §5):
+//! The rule (docs/ALGORITHMS.md §5):
 //! - the k closest routing-table contacts are dealt round-robin to d
 //!   paths, closest first: contact i goes to path i mod d;
 //! - each path runs the paper's rule ([`Path`], as in `kademlia`) with its

@@ -1,7 +1,7 @@
 //! `k-active` — the shortlist-until-k-active lookup.
 //!
 //! Source: the seed's third example, jeffrey-xiao/kademlia-dht-rs's
-//! `lookup_nodes` (Rust). The rule (ALGORITHMS.md §3):
+//! `lookup_nodes` (Rust). The rule (docs/ALGORITHMS.md §3):
 //!
 //! 1. queue (closest first) = the α closest routing-table contacts;
 //!    `found` = them; `closest_distance` = the smallest of their distances;

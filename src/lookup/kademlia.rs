@@ -1,7 +1,7 @@
 //! `kademlia` — the paper's rule (Maymounkov & Mazières, 2002), the
 //! yardstick the seed strategies are measured against.
 //!
-//! The rule (ALGORITHMS.md §4):
+//! The rule (docs/ALGORITHMS.md §4):
 //! - start from the k closest routing-table contacts (`seeds`; the paper
 //!   says α from the closest bucket, deployed implementations such as
 //!   rust-libp2p and the `mainline` crate start from the k closest, so a

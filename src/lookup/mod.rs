@@ -2,8 +2,8 @@
 //!
 //! Every strategy answers the same question — which k live nodes are closest
 //! to a target? — and differs only in whom it asks next and when it stops.
-//! The rules are written out in `ALGORITHMS.md`; each module here says which
-//! seed it follows and where (and why) it deviates.
+//! The rules are written out in `docs/ALGORITHMS.md`; each module here says
+//! which seed it follows and where (and why) it deviates.
 //!
 //! # Shape
 //!

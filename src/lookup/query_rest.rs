@@ -2,7 +2,7 @@
 //!
 //! Source: the seed's second example, prettymuchbryce/kademlia's `iterate`
 //! (Go), which follows the paper's "if a round brings nothing closer, query
-//! the rest". The rule (ALGORITHMS.md §2):
+//! the rest". The rule (docs/ALGORITHMS.md §2):
 //!
 //! 1. shortlist = the α closest routing-table contacts (none: `NoContacts`);
 //!    `closest` = shortlist\[0\];
@@ -27,12 +27,12 @@
 //!   without bound; here the round ends `round_timeout` after it started;
 //! - the seed removes a node from the shortlist only for a send error or an
 //!   error reply, so a node that *timed out* stays in and can be returned;
-//!   ALGORITHMS.md counts a timeout as a failure, so it is removed here too.
-//!   Requests still out when the round timer fires are abandoned (failed),
-//!   as the seed cancels them;
+//!   docs/ALGORITHMS.md counts a timeout as a failure, so it is removed here
+//!   too. Requests still out when the round timer fires are abandoned
+//!   (failed), as the seed cancels them;
 //! - for FIND_VALUE the seed returns at the first round that brings nothing
-//!   closer, skipping the query-rest round; ALGORITHMS.md asks for the same
-//!   walk as FIND_NODE, so the query-rest round is kept;
+//!   closer, skipping the query-rest round; docs/ALGORITHMS.md asks for the
+//!   same walk as FIND_NODE, so the query-rest round is kept;
 //! - the seed panics (indexes an empty shortlist) when everything failed
 //!   during the query-rest round; here that ends with `Exhausted`;
 //! - the local node is never added to the shortlist (the seed does not
