@@ -139,12 +139,29 @@ pub struct RoutingTable {
     len: usize,
 }
 
-/// BEP 5's node state of `entry` at `now` under `config`: the one rule
-/// behind eviction and replies.
-fn classify(config: &RoutingConfig, entry: &Entry, now: Time) -> NodeState {
-    if entry.failures >= config.bad_after {
+/// The two thresholds of BEP 5's node states, copied out of a
+/// [`RoutingConfig`] so a bucket can be classified while it is borrowed.
+#[derive(Clone, Copy)]
+struct StateRule {
+    bad_after: u8,
+    questionable_after: Duration,
+}
+
+impl StateRule {
+    fn of(config: &RoutingConfig) -> StateRule {
+        StateRule {
+            bad_after: config.bad_after,
+            questionable_after: config.questionable_after,
+        }
+    }
+}
+
+/// BEP 5's node state of `entry` at `now` under `rule`: the one rule behind
+/// eviction and replies.
+fn classify(rule: StateRule, entry: &Entry, now: Time) -> NodeState {
+    if entry.failures >= rule.bad_after {
         NodeState::Bad
-    } else if entry.answered && now.saturating_since(entry.last_seen) < config.questionable_after {
+    } else if entry.answered && now.saturating_since(entry.last_seen) < rule.questionable_after {
         NodeState::Good
     } else {
         NodeState::Questionable
@@ -249,7 +266,7 @@ impl RoutingTable {
 
     /// The state of an entry at `now`, by BEP 5's rules.
     pub fn state_of(&self, entry: &Entry, now: Time) -> NodeState {
-        classify(&self.config, entry, now)
+        classify(StateRule::of(&self.config), entry, now)
     }
 
     /// The Kademlia update rule, applied whenever a node is heard from, with
@@ -269,8 +286,8 @@ impl RoutingTable {
         let k = self.config.k;
         let cache_capacity = self.config.replacement_cache;
         let ping_timeout = self.config.ping_timeout;
-        let config = self.config.clone();
-        let state = |e: &Entry| classify(&config, e, now);
+        let rule = StateRule::of(&self.config);
+        let state = |e: &Entry| classify(rule, e, now);
         let bucket = self.bucket_mut(index);
         bucket.last_touched = now;
         if let Some(pos) = bucket.position(&contact.id) {
