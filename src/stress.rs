@@ -2082,6 +2082,14 @@ impl Shared<'_> {
             k: lookup_config.k,
             replacement_cache: s.rng.gen_range(0..=8),
             bad_after: s.rng.gen_range(1..=5),
+            // Now and then every contact questionable at once, so full
+            // buckets ping (BEP 5's fifteen minutes are longer than most
+            // stress lookups).
+            questionable_after: if chance(&mut s.rng, 0.5) {
+                Duration::ZERO
+            } else {
+                crate::routing::BEP5_FRESHNESS
+            },
             ping_timeout: Duration::from_millis(s.rng.gen_range(1_000..=15_000)),
             ..RoutingConfig::default()
         };
