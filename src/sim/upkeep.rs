@@ -299,17 +299,10 @@ async fn refresh_checks(
                 }
                 let due = {
                     let table = lock(&net.nodes[n as usize].table);
-                    let due = table.buckets_to_refresh(now);
-                    // Refreshing touches the due buckets: the next one to
-                    // fall due is a bucket not due now, or these again.
-                    let next_after = table.next_refresh_due().unwrap_or(now);
-                    let interval = config.refresh_every;
-                    next_due[n as usize] = if due.is_empty() {
-                        next_after
-                    } else {
-                        next_after.min(now + interval)
-                    };
-                    due
+                    // With buckets due now this is at or before `now`, so the
+                    // node is scanned again at its next check.
+                    next_due[n as usize] = table.next_refresh_due().unwrap_or(now);
+                    table.buckets_to_refresh(now)
                 };
                 if due.is_empty() {
                     continue;

@@ -56,8 +56,7 @@ impl LookupTask {
         observer: &mut O,
     ) -> (LookupOutcome, Box<dyn LookupStrategy>) {
         tokio::time::sleep_until(clock.instant(self.start)).await;
-        let table = &net.nodes[self.origin as usize].table;
-        let mut lookup = config.start(&lock(table), self.target, self.mode);
+        let mut lookup = start_at(net, self.origin, self.target, self.mode, config);
         let outcome = run_from(
             net,
             self.origin,
@@ -253,8 +252,20 @@ pub async fn lookup_from<O: DriverObserver + ?Sized>(
     clock: Clock,
     observer: &mut O,
 ) -> LookupOutcome {
-    let mut lookup = config.start(&lock(&net.nodes[origin as usize].table), target, mode);
+    let mut lookup = start_at(net, origin, target, mode, config);
     run_from(net, origin, &mut *lookup, mode, config, clock, observer).await
+}
+
+/// The strategy of `config` started for a lookup of `target` by node
+/// `origin`, from its routing table.
+fn start_at(
+    net: &SimNetwork,
+    origin: u32,
+    target: NodeId,
+    mode: LookupMode,
+    config: &LookupConfig,
+) -> Box<dyn LookupStrategy> {
+    config.start(&lock(&net.nodes[origin as usize].table), target, mode)
 }
 
 /// Node `origin` runs an already started `lookup` over the simulated
