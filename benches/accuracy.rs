@@ -57,7 +57,7 @@ use criterion::measurement::{Measurement, ValueFormatter};
 use criterion::{criterion_group, criterion_main, Criterion, SamplingMode, Throughput};
 use kadlab::cli::compare::Preset;
 use kadlab::driver::Clock;
-use kadlab::lookup::{LookupConfig, LookupMode, LookupOutcome, StrategyName};
+use kadlab::lookup::{Contender, LookupConfig, LookupMode, LookupOutcome, StrategyName};
 use kadlab::sim::{self, LookupTask, SimConfig, SimNetwork};
 
 /// Nodes per network.
@@ -165,7 +165,7 @@ impl Cost {
 /// the warmed network.
 struct Cycle {
     setting: &'static Setting,
-    lookup: LookupConfig,
+    lookup: Contender,
     net: Arc<SimNetwork>,
     next: usize,
 }
@@ -178,7 +178,8 @@ impl Cycle {
                 k: setting.config.k,
                 ..LookupConfig::default()
             }
-            .with_strategy(strategy),
+            .with_strategy(strategy)
+            .into(),
             net: Arc::new(setting.net.clone()),
             next: 0,
         }
@@ -204,7 +205,13 @@ impl Cycle {
                 let outcome = task
                     .run(&self.net, &self.lookup, Clock::starting_now(), &mut ())
                     .await;
-                costs.push(Cost::of(&self.net, self.lookup.k, position, task, &outcome));
+                costs.push(Cost::of(
+                    &self.net,
+                    self.lookup.k(),
+                    position,
+                    task,
+                    &outcome,
+                ));
             }
             costs
         })

@@ -25,7 +25,7 @@ use criterion::{criterion_group, criterion_main, Criterion, SamplingMode, Throug
 use kadlab::contact::Contact;
 use kadlab::driver::Clock;
 use kadlab::id::NodeId;
-use kadlab::lookup::{LookupConfig, StrategyName};
+use kadlab::lookup::{Contender, LookupConfig, StrategyName};
 use kadlab::routing::{RoutingConfig, RoutingTable};
 use kadlab::sim::{self, LookupTask, SimConfig, SimNetwork};
 use kadlab::time::Time;
@@ -81,7 +81,7 @@ fn default_network() -> (SimConfig, SimNetwork, Vec<LookupTask>) {
 struct Sequential<'a> {
     warm: &'a SimNetwork,
     tasks: Vec<LookupTask>,
-    lookup: LookupConfig,
+    lookup: Contender,
     net: Arc<SimNetwork>,
     next: usize,
 }
@@ -135,7 +135,7 @@ fn lookups(c: &mut Criterion) {
         let mut run = Sequential {
             warm: &net,
             tasks: tasks.clone(),
-            lookup: LookupConfig::default().with_strategy(strategy),
+            lookup: LookupConfig::default().with_strategy(strategy).into(),
             net: Arc::new(net.clone()),
             next: 0,
         };
@@ -153,7 +153,7 @@ fn lookups(c: &mut Criterion) {
         .measurement_time(Duration::from_secs(4))
         .throughput(Throughput::Elements(tasks.len() as u64));
     for strategy in StrategyName::ALL {
-        let lookup = LookupConfig::default().with_strategy(strategy);
+        let lookup = Contender::from(LookupConfig::default().with_strategy(strategy));
         group.bench_function(strategy.as_str(), |b| {
             b.iter(|| black_box(sim::run_strategy(&net, &tasks, &lookup, &config, &|| ())))
         });

@@ -13,8 +13,14 @@ use std::time::Duration;
 use futures_util::stream::{FuturesUnordered, StreamExt};
 use tokio::time::Instant;
 
+use hashbrown::HashSet;
+use tracing::warn;
+
 use crate::contact::Contact;
-use crate::lookup::{LookupAction, LookupMode, LookupOutcome, LookupStrategy, Reply};
+use crate::id::NodeId;
+use crate::lookup::{
+    contract, EndReason, LookupAction, LookupMode, LookupOutcome, LookupStrategy, Reply,
+};
 use crate::protocol::{Request, Response};
 use crate::routing::{RoutingTable, UpdateOutcome};
 use crate::time::Time;
@@ -134,9 +140,18 @@ where
         }
     };
     let mut phase = String::new();
+    let local = *lock(table).local_id();
+    let mut asked = HashSet::new();
     let outcome = loop {
         let now = clock.now();
-        let action = lookup.poll(now);
+        let action = enforce(
+            lookup.poll(now),
+            &*lookup,
+            &local,
+            &mut asked,
+            pending.is_empty(),
+            now,
+        );
         for contact in lookup.take_gave_up() {
             observer.event(DriverEvent::Failed(now, contact, TransportError::Timeout));
         }
@@ -207,6 +222,51 @@ where
         }
     }
     outcome
+}
+
+/// The driver's own check of the strategy's contract
+/// ([`crate::lookup::contract`]), for strategies that implement
+/// [`LookupStrategy`] directly rather than through
+/// [`Lookup`](crate::lookup::Lookup) (which checks it itself): an action that
+/// would make the loop spin or hang ends the lookup instead.
+fn enforce(
+    action: LookupAction,
+    lookup: &dyn LookupStrategy,
+    local: &NodeId,
+    asked: &mut HashSet<NodeId>,
+    idle: bool,
+    now: Time,
+) -> LookupAction {
+    let checked = match &action {
+        LookupAction::Send(to) => {
+            contract::check_send(to, local, |id| asked.contains(id)).map(|()| {
+                asked.extend(to.iter().map(|c| c.id));
+            })
+        }
+        LookupAction::Wait(deadline) => contract::check_wait(*deadline, usize::from(!idle), now),
+        LookupAction::Finished(outcome) => {
+            contract::check_result(&outcome.result, &outcome.target, local, |_| true)
+        }
+    };
+    match checked {
+        Ok(()) => action,
+        Err(breach) => {
+            warn!(strategy = lookup.name(), target = %lookup.target(), %breach, "strategy broke the lookup contract");
+            let (result, value) = match action {
+                LookupAction::Finished(outcome) => (outcome.result, outcome.value),
+                _ => (Vec::new(), None),
+            };
+            LookupAction::Finished(LookupOutcome {
+                target: *lookup.target(),
+                result,
+                reason: EndReason::ContractBroken,
+                stats: lookup.stats(),
+                value,
+                finished_at: now,
+                breach: Some(breach),
+            })
+        }
+    }
 }
 
 async fn sleep_or_forever(until: Option<Instant>) {

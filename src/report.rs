@@ -8,7 +8,7 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
-use crate::lookup::EndReason;
+use crate::lookup::{Contender, EndReason};
 use crate::sim::LookupRecord;
 
 /// One strategy's figures over all its lookups.
@@ -142,6 +142,25 @@ pub fn settings_line(settings: &BTreeMap<String, serde_json::Value>) -> String {
 }
 
 impl Report {
+    /// The report of a comparison: `settings` (from
+    /// [`SimConfig::settings`](crate::sim::SimConfig::settings), plus
+    /// whatever the caller adds) and one summary per contender, from its
+    /// records (as [`crate::sim::compare`] returns them).
+    pub fn new(
+        settings: BTreeMap<String, serde_json::Value>,
+        contenders: &[Contender],
+        records: &[Vec<LookupRecord>],
+    ) -> Report {
+        Report {
+            settings,
+            strategies: contenders
+                .iter()
+                .zip(records)
+                .map(|(c, r)| StrategySummary::from_records(c.name(), c.params(), r))
+                .collect(),
+        }
+    }
+
     /// Pretty JSON, with a trailing newline.
     pub fn to_json(&self) -> String {
         let mut s = serde_json::to_string_pretty(self)

@@ -42,7 +42,7 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 use crate::contact::Contact;
 use crate::driver::{Clock, DriverEvent};
 use crate::id::NodeId;
-use crate::lookup::{LookupConfig, LookupOutcome};
+use crate::lookup::{Contender, LookupOutcome};
 use crate::sim::{self, LookupTask, SimNetwork};
 use crate::time::Time;
 
@@ -160,13 +160,13 @@ pub struct Trace {
     pub outcome: LookupOutcome,
 }
 
-/// Run `task` alone on `net` (already warmed up) with `config`, recording
+/// Run `task` alone on `net` (already warmed up) with `contender`, recording
 /// every driver event, and return its trace. The lookup changes the origin's
 /// routing table, as a real one would.
-pub fn trace_lookup(net: &Arc<SimNetwork>, task: &LookupTask, config: &LookupConfig) -> Trace {
+pub fn trace_lookup(net: &Arc<SimNetwork>, task: &LookupTask, contender: &Contender) -> Trace {
     let mut events: Vec<DriverEvent> = Vec::new();
     sim::virtual_time_runtime().block_on(async {
-        task.run(net, config, Clock::starting_now(), &mut events)
+        task.run(net, contender, Clock::starting_now(), &mut events)
             .await
     });
     let truth = task
@@ -175,7 +175,7 @@ pub fn trace_lookup(net: &Arc<SimNetwork>, task: &LookupTask, config: &LookupCon
         .map(|&n| net.nodes[n as usize].contact)
         .collect();
     let origin = net.nodes[task.origin as usize].contact;
-    match Trace::from_events(config, origin, task.start, truth, &events) {
+    match Trace::from_events(contender, origin, task.start, truth, &events) {
         Some(trace) => trace,
         // run_lookup reports Finished before it returns.
         None => unreachable!("the driver ended a lookup without a Finished event"),
@@ -192,7 +192,7 @@ impl Trace {
     /// with no reply or failure was still in flight when the lookup ended:
     /// it counts as unanswered.
     pub fn from_events(
-        config: &LookupConfig,
+        contender: &Contender,
         origin: Contact,
         start: Time,
         truth: Vec<Contact>,
@@ -252,8 +252,8 @@ impl Trace {
             .map(|(contact, at)| Learned { contact, at })
             .collect();
         Some(Trace {
-            strategy: config.strategy.to_string(),
-            params: config.describe(),
+            strategy: contender.name().to_string(),
+            params: contender.params().to_string(),
             origin,
             start,
             requests,
@@ -662,7 +662,7 @@ mod tests {
     /// known one), one failed, one the lookup timed out itself (the driver
     /// reports it at its deadline), one still out when the lookup ended.
     fn scripted() -> Trace {
-        let config = LookupConfig::default();
+        let config = crate::lookup::LookupConfig::default();
         let timeout = config.rpc_timeout();
         let origin = contact("origin", 0);
         let [a, b, c, d, e] = [1, 2, 3, 4, 5].map(|i| contact(&format!("n{i}"), i));
@@ -675,6 +675,7 @@ mod tests {
             stats: LookupStats::default(),
             value: None,
             finished_at: late,
+            breach: None,
         };
         let events = vec![
             DriverEvent::Phase(start, "round 1: asking".into()),
@@ -685,7 +686,7 @@ mod tests {
             DriverEvent::Sent(start + timeout + Duration::from_millis(1_990), vec![d]),
             DriverEvent::Finished(late, outcome),
         ];
-        Trace::from_events(&config, origin, start, vec![a, e], &events).unwrap()
+        Trace::from_events(&config.into(), origin, start, vec![a, e], &events).unwrap()
     }
 
     #[test]
@@ -703,7 +704,10 @@ mod tests {
         );
         // The lookup timed c out itself, at its deadline.
         let c = &trace.requests[2];
-        assert_eq!(c.done, Some(c.sent + LookupConfig::default().rpc_timeout()));
+        assert_eq!(
+            c.done,
+            Some(c.sent + crate::lookup::LookupConfig::default().rpc_timeout())
+        );
         assert_eq!(trace.requests[3].done, None);
         // The origin is dropped from replies; only e was heard of and never
         // asked.

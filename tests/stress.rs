@@ -235,6 +235,7 @@ impl LookupStrategy for Fake {
                         stats: LookupStats::default(),
                         value: None,
                         finished_at: now,
+                        breach: None,
                     })
                 }
             },

@@ -189,7 +189,7 @@ fn trace(net: &Arc<SimNetwork>, config: &SimConfig, strategy: StrategyName, task
         k: config.k,
         ..LookupConfig::default()
     };
-    trace_lookup(net, &tasks[task], &lookup)
+    trace_lookup(net, &tasks[task], &lookup.into())
 }
 
 fn circles_with_radius(elements: &[Element], r: u32) -> Vec<&Element> {

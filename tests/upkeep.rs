@@ -174,7 +174,7 @@ fn recalls(config: &SimConfig) -> [f64; 2] {
             strategy,
             ..LookupConfig::default()
         };
-        let records = sim::run_strategy(&net, &tasks, &lookup, config, &|| ());
+        let records = sim::run_strategy(&net, &tasks, &lookup.into(), config, &|| ());
         records.iter().map(|r| r.recall).sum::<f64>() / records.len() as f64
     })
 }

@@ -319,7 +319,7 @@ pub fn run(world: &World, lookup: &LookupConfig) -> Recording {
                 task.origin,
                 task.target,
                 mode,
-                lookup,
+                &lookup.into(),
                 clock,
                 &mut events,
             )
@@ -340,7 +340,7 @@ pub fn run(world: &World, lookup: &LookupConfig) -> Recording {
             task.origin,
             &mut strategy,
             mode,
-            lookup,
+            lookup.rpc_timeout(),
             clock,
             &mut events,
         )
@@ -914,5 +914,6 @@ pub fn reason_words(reason: EndReason) -> &'static str {
         EndReason::BudgetSpent => "the request budget was used up",
         EndReason::ValueFound => "a reply carried the value",
         EndReason::NoContacts => "the routing table had no contact to start from",
+        EndReason::ContractBroken => "the strategy broke the lookup contract",
     }
 }

@@ -13,9 +13,9 @@ use serde_json::json;
 use crate::cli::eclipse::{self, Sweep};
 use crate::config::ConfigFile;
 use crate::id::NodeId;
-use crate::lookup::{Budget, LookupConfig, StrategyName};
+use crate::lookup::{Budget, Contender, LookupConfig, StrategyName};
 use crate::plot::{draw_curves, Series};
-use crate::report::{Report, StrategySummary};
+use crate::report::Report;
 use crate::sim::{
     self, Adversaries, AdversaryMode, ChurnModel, LookupRecord, Rate, SimConfig, SimNetwork,
     Upkeep, Warmup,
@@ -400,58 +400,21 @@ impl NetworkArgs {
 impl Resolved {
     /// Settings of the attack, only when there is one (so reports of honest
     /// networks keep their shape).
-    fn adversary_settings(&self) -> Vec<(&'static str, serde_json::Value)> {
-        let a = &self.sim.adversaries;
-        if !a.any() {
-            return Vec::new();
-        }
-        let mut out = vec![
-            ("adversaries", json!(a.fraction)),
-            ("adversary_mode", json!(a.mode.to_string())),
-        ];
-        if let Some(target) = a.eclipse {
-            out.push(("eclipse", json!(target.to_string())));
-            out.push(("sybils", json!(a.sybils)));
-        }
-        out
-    }
-
-    /// The settings block of the report.
+    /// The settings block of the report: the network's
+    /// ([`SimConfig::settings`]), the preset, and the lookup parameters the
+    /// built-in strategies share.
     pub fn settings(&self) -> BTreeMap<String, serde_json::Value> {
-        let s = &self.sim;
-        [
+        let mut settings = self.sim.settings();
+        for (key, value) in [
             ("preset", json!(self.preset)),
-            ("nodes", json!(s.nodes)),
-            ("k", json!(s.k)),
             ("alpha", json!(self.lookup.alpha)),
             ("delta", json!(self.lookup.delta)),
             ("budget", json!(self.lookup.budget.to_string())),
-            ("lookups", json!(s.lookups)),
-            ("value_lookups", json!(s.value_lookups)),
-            ("loss", json!(s.loss)),
-            ("churn", json!(s.churn.to_string())),
-            ("unreachable", json!(s.unreachable)),
-            (
-                "latency_median_ms",
-                json!(s.latency.median.as_millis() as u64),
-            ),
-            ("latency_sigma", json!(s.latency.sigma)),
-            (
-                "warmup",
-                json!(format!("{}+{}s", s.warmup, s.warmup_duration.as_secs())),
-            ),
-            ("upkeep", json!(s.upkeep.to_string())),
-            (
-                "background_lookups",
-                json!(s.background_lookups.to_string()),
-            ),
             ("rpc_timeout_ms", json!(self.lookup.rpc_timeout_ms)),
-            ("seed", json!(s.seed)),
-        ]
-        .into_iter()
-        .chain(self.adversary_settings())
-        .map(|(k, v)| (k.to_string(), v))
-        .collect()
+        ] {
+            settings.insert(key.to_string(), value);
+        }
+        settings
     }
 }
 
@@ -470,25 +433,17 @@ pub fn progress(total: u64, quiet: bool) -> ProgressBar {
     bar
 }
 
-/// Run `strategies` over one network and workload; records per strategy,
-/// in the order of `configs`.
-///
-/// Strategies run in parallel, one per core: each runs on its own copy of
-/// the network in its own virtual-time runtime, so the records are the
-/// same whatever the number of threads.
+/// Run `contenders` over one network and the workload of `resolved`
+/// ([`sim::run_contenders`]), ticking `bar` once per lookup.
 pub fn run_all(
     net: &SimNetwork,
     resolved: &Resolved,
-    configs: &[LookupConfig],
+    contenders: &[Contender],
     bar: &ProgressBar,
 ) -> Vec<Vec<LookupRecord>> {
-    use rayon::prelude::*;
     let tasks = sim::workload::make_tasks(net, &resolved.sim);
     bar.set_message("lookups");
-    configs
-        .par_iter()
-        .map(|config| sim::run_strategy(net, &tasks, config, &resolved.sim, &|| bar.inc(1)))
-        .collect()
+    sim::run_contenders(net, &tasks, contenders, &resolved.sim, &|| bar.inc(1))
 }
 
 /// Write `contents` to `path`, naming the file in the error.
@@ -503,22 +458,15 @@ pub fn compare(
     resolved: &Resolved,
     bar: &ProgressBar,
 ) -> (Report, Vec<Vec<LookupRecord>>, SimNetwork) {
-    let configs: Vec<LookupConfig> = resolved
+    let contenders: Vec<Contender> = resolved
         .strategies
         .iter()
-        .map(|s| resolved.lookup.with_strategy(*s))
+        .map(|s| Contender::from(resolved.lookup.with_strategy(*s)))
         .collect();
     bar.set_message("warm-up");
     let net = sim::build_network(&resolved.sim);
-    let records = run_all(&net, resolved, &configs, bar);
-    let report = Report {
-        settings: resolved.settings(),
-        strategies: configs
-            .iter()
-            .zip(&records)
-            .map(|(c, r)| StrategySummary::from_records(c.strategy.as_str(), &c.describe(), r))
-            .collect(),
-    };
+    let records = run_all(&net, resolved, &contenders, bar);
+    let report = Report::new(resolved.settings(), &contenders, &records);
     (report, records, net)
 }
 

@@ -32,7 +32,7 @@ use anyhow::{Context, Result};
 use serde::Serialize;
 
 use crate::cli::compare::{progress, run_all, write_file, Format, Resolved};
-use crate::lookup::{LookupConfig, StrategyName};
+use crate::lookup::{Contender, LookupConfig, StrategyName};
 use crate::plot::{draw_panels, Line, Panel};
 use crate::report::{settings_line, StrategySummary};
 use crate::sim;
@@ -169,6 +169,7 @@ fn round4(x: f64) -> f64 {
 /// Run the sweep.
 pub fn measure(resolved: &Resolved, sweep: &Sweep, quiet: bool) -> AttackReport {
     let configs = variants(resolved, sweep);
+    let contenders: Vec<Contender> = configs.iter().map(Contender::from).collect();
     let per_point = (resolved.sim.lookups + resolved.sim.value_lookups) as u64;
     let bar = progress(
         per_point * (configs.len() * sweep.fractions.len()) as u64,
@@ -180,7 +181,7 @@ pub fn measure(resolved: &Resolved, sweep: &Sweep, quiet: bool) -> AttackReport 
         at.sim.adversaries.fraction = f;
         bar.set_message(format!("f={f} warm-up"));
         let net = sim::build_network(&at.sim);
-        let records = run_all(&net, &at, &configs, &bar);
+        let records = run_all(&net, &at, &contenders, &bar);
         for ((config, records), curve) in configs.iter().zip(&records).zip(&mut points) {
             let s = StrategySummary::from_records(config.strategy.as_str(), "", records);
             curve.push(Point {

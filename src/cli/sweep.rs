@@ -9,7 +9,7 @@ use clap::Args;
 use serde::Serialize;
 
 use crate::cli::compare::{progress, NetworkArgs};
-use crate::lookup::{Budget, LookupConfig, StrategyName};
+use crate::lookup::{Budget, Contender, LookupConfig, StrategyName};
 use crate::plot::{draw_curves, Series};
 use crate::report::StrategySummary;
 use crate::sim;
@@ -175,19 +175,20 @@ pub fn run(args: &SweepArgs) -> Result<()> {
     let bar = progress(per_config * configs.len() as u64, args.network.quiet);
     bar.set_message("warm-up");
     let net = sim::build_network(&resolved.sim);
-    let records = crate::cli::compare::run_all(&net, &resolved, &configs, &bar);
+    let contenders: Vec<Contender> = configs.iter().map(Contender::from).collect();
+    let records = crate::cli::compare::run_all(&net, &resolved, &contenders, &bar);
     bar.finish_and_clear();
 
     // `configs` is strategies × values, in that order.
     let points: Vec<Point> = configs
         .iter()
         .zip(values.iter().cycle())
-        .zip(&records)
-        .map(|((c, &value), r)| Point {
+        .zip(contenders.iter().zip(&records))
+        .map(|((c, &value), (contender, r))| Point {
             strategy: c.strategy.to_string(),
             parameter,
             value,
-            summary: StrategySummary::from_records(c.strategy.as_str(), &c.describe(), r),
+            summary: StrategySummary::from_records(contender.name(), contender.params(), r),
         })
         .collect();
     std::fs::create_dir_all(&args.out)

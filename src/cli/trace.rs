@@ -73,7 +73,7 @@ pub fn run(args: &TraceArgs) -> Result<()> {
         );
     };
     let config = resolved.lookup.with_strategy(args.strategy);
-    let trace = trace_lookup(&net, &task, &config);
+    let trace = trace_lookup(&net, &task, &config.into());
     trace.write_svg(&args.svg).map_err(anyhow::Error::msg)?;
     println!(
         "{} Network: preset {}, {} nodes, seed {}. Picture: {}",

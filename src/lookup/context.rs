@@ -117,6 +117,12 @@ impl LookupContext {
         self.contacted.contains(id)
     }
 
+    /// Whether the lookup heard of `id`: a starting contact, or one a reply
+    /// carried. A result may hold only such contacts.
+    pub fn heard_of(&self, id: &NodeId) -> bool {
+        self.hops.contains_key(id)
+    }
+
     /// Statistics so far.
     pub fn stats(&self) -> &LookupStats {
         &self.stats
@@ -127,19 +133,16 @@ impl LookupContext {
         self.in_flight.iter().map(|f| f.deadline).min()
     }
 
-    /// Record a request to `contact`. Returns `false` (and records nothing)
-    /// for the local node or a node already asked: the one place that makes
-    /// "never ask twice, never ask yourself" true for every strategy.
-    pub(crate) fn start_request(&mut self, contact: Contact, now: Time) -> bool {
-        if contact.id == self.spec.local || !self.contacted.insert(contact.id) {
-            return false;
-        }
+    /// Record a request to `contact`, which [`Lookup`](crate::lookup::Lookup)
+    /// has checked against the contract (never the local node, never a node
+    /// already asked): the one place a request is opened, for every strategy.
+    pub(crate) fn start_request(&mut self, contact: Contact, now: Time) {
+        self.contacted.insert(contact.id);
         self.in_flight.push(InFlight {
             contact,
             deadline: now + self.spec.rpc_timeout,
         });
         self.stats.requests += 1;
-        true
     }
 
     /// Close the request to `id`, if one is in flight, as answered or failed.

@@ -1,10 +1,11 @@
 //! [`Lookup`]: the shared state machine around a strategy's [`Rule`].
 
-use tracing::{debug, trace};
+use tracing::{debug, trace, warn};
 
 use crate::contact::Contact;
 use crate::id::NodeId;
 use crate::lookup::context::{LookupContext, LookupSpec};
+use crate::lookup::contract::{self, Breach};
 use crate::lookup::outcome::{EndReason, LookupOutcome, LookupStats};
 use crate::lookup::{LookupAction, LookupMode, LookupStrategy, Reply};
 use crate::time::Time;
@@ -96,6 +97,22 @@ impl<R: Rule> Lookup<R> {
     }
 
     fn finish(&mut self, reason: EndReason, now: Time) -> LookupOutcome {
+        self.finish_with(reason, None, now)
+    }
+
+    /// End the lookup because the rule broke the contract: no spin, no
+    /// hang, and a record that says why.
+    fn broken(&mut self, breach: Breach, now: Time) -> LookupOutcome {
+        warn!(strategy = R::NAME, target = %self.ctx.target(), %breach, "strategy broke the lookup contract");
+        self.finish_with(EndReason::ContractBroken, Some(breach), now)
+    }
+
+    fn finish_with(
+        &mut self,
+        mut reason: EndReason,
+        mut breach: Option<Breach>,
+        now: Time,
+    ) -> LookupOutcome {
         let local = self.ctx.spec().local;
         let mut result: Vec<Contact> = self
             .rule
@@ -106,6 +123,14 @@ impl<R: Rule> Lookup<R> {
         result.sort_by_key(|c| (self.ctx.distance(&c.id), c.id));
         result.dedup_by_key(|c| c.id);
         result.truncate(self.ctx.k());
+        if breach.is_none() {
+            if let Err(b) = contract::check_result(&result, self.ctx.target(), &local, |id| {
+                self.ctx.heard_of(id)
+            }) {
+                warn!(strategy = R::NAME, target = %self.ctx.target(), breach = %b, "strategy broke the lookup contract");
+                (reason, breach) = (EndReason::ContractBroken, Some(b));
+            }
+        }
         let outcome = LookupOutcome {
             target: *self.ctx.target(),
             result,
@@ -113,6 +138,7 @@ impl<R: Rule> Lookup<R> {
             stats: self.ctx.stats,
             value: self.value.take(),
             finished_at: now,
+            breach,
         };
         debug!(
             strategy = R::NAME,
@@ -196,21 +222,23 @@ impl<R: Rule> LookupStrategy for Lookup<R> {
         match self.rule.step(&mut self.ctx, now) {
             Step::Finish(reason) => LookupAction::Finished(self.finish(reason, now)),
             Step::Send(contacts) => {
-                let mut sent = Vec::with_capacity(contacts.len());
-                for contact in contacts {
-                    if self.ctx.start_request(contact, now) {
-                        trace!(strategy = R::NAME, to = %contact.id, "request sent");
-                        sent.push(contact);
-                    }
+                let local = self.ctx.spec().local;
+                if let Err(breach) =
+                    contract::check_send(&contacts, &local, |id| self.ctx.was_contacted(id))
+                {
+                    return LookupAction::Finished(self.broken(breach, now));
                 }
-                debug_assert!(
-                    !sent.is_empty(),
-                    "{} asked to send only to contacts already asked",
-                    R::NAME
-                );
-                LookupAction::Send(sent)
+                for contact in &contacts {
+                    self.ctx.start_request(*contact, now);
+                    trace!(strategy = R::NAME, to = %contact.id, "request sent");
+                }
+                LookupAction::Send(contacts)
             }
             Step::Wait(rule_deadline) => {
+                if let Err(breach) = contract::check_wait(rule_deadline, self.ctx.in_flight(), now)
+                {
+                    return LookupAction::Finished(self.broken(breach, now));
+                }
                 let deadline = match (rule_deadline, self.ctx.next_deadline()) {
                     (Some(a), Some(b)) => Some(a.min(b)),
                     (a, b) => a.or(b),

@@ -37,7 +37,9 @@
 //! at most k long and free of the local node.
 
 mod config;
+mod contender;
 mod context;
+pub mod contract;
 pub mod delta;
 pub mod disjoint;
 pub mod k_active;
@@ -48,7 +50,9 @@ pub mod query_rest;
 mod queue;
 
 pub use config::{Budget, ConfigError, LookupConfig, StrategyName, MAX_K};
+pub use contender::{Contender, Factory};
 pub use context::{LookupContext, LookupSpec, DEFAULT_RPC_TIMEOUT};
+pub use contract::Breach;
 pub use machine::{Lookup, Rule, Step};
 pub use outcome::{EndReason, LookupOutcome, LookupStats};
 
@@ -94,9 +98,9 @@ pub enum LookupAction {
     /// asked before in this lookup.
     Send(Vec<Contact>),
     /// Nothing to send: wait for a reply, a failure, or this deadline (when
-    /// `Some`), then poll again. `None` means only a reply or failure can
-    /// move the lookup on; every request in flight has its own deadline, so
-    /// `Wait(None)` is only returned with nothing in flight by a bug.
+    /// `Some`, always after now), then poll again. `None` means only a reply
+    /// or failure can move the lookup on. A wait is only ever returned with
+    /// a request in flight ([`contract`]).
     Wait(Option<Time>),
     /// The lookup is over. Polling again returns the same outcome.
     Finished(LookupOutcome),

@@ -6,6 +6,7 @@ use serde::Serialize;
 
 use crate::contact::Contact;
 use crate::id::NodeId;
+use crate::lookup::contract::Breach;
 use crate::time::Time;
 
 /// Why a lookup stopped. Every lookup ends with exactly one.
@@ -21,16 +22,21 @@ pub enum EndReason {
     ValueFound,
     /// The routing table had no contact to start from.
     NoContacts,
+    /// The strategy broke the contract every strategy keeps (see
+    /// [`crate::lookup::contract`]); the outcome's `breach` says how. Only
+    /// a strategy written outside the crate, or a bug, ends this way.
+    ContractBroken,
 }
 
 impl EndReason {
     /// Every reason, in report order.
-    pub const ALL: [EndReason; 5] = [
+    pub const ALL: [EndReason; 6] = [
         EndReason::Converged,
         EndReason::Exhausted,
         EndReason::BudgetSpent,
         EndReason::ValueFound,
         EndReason::NoContacts,
+        EndReason::ContractBroken,
     ];
 }
 
@@ -80,4 +86,6 @@ pub struct LookupOutcome {
     pub value: Option<Vec<u8>>,
     /// When it finished (in the driver's time).
     pub finished_at: Time,
+    /// For [`EndReason::ContractBroken`]: which promise was broken.
+    pub breach: Option<Breach>,
 }

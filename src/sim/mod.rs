@@ -21,17 +21,22 @@ pub mod upkeep;
 mod warmup;
 pub mod workload;
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
+use serde_json::json;
 
 pub use adversary::{Adversaries, AdversaryMode};
 pub use churn::{ChurnModel, Schedule};
 pub use network::{LatencyModel, SimNetwork, SimNode, SimTransport};
 pub use upkeep::{Rate, Upkeep};
 pub use warmup::Warmup;
-pub use workload::{lookup_from, make_tasks, run_from, run_strategy, LookupRecord, LookupTask};
+pub use workload::{
+    lookup_from, make_tasks, run_contenders, run_from, run_strategy, store_values, value_for,
+    LookupRecord, LookupTask,
+};
 
 use crate::contact::Contact;
 use crate::id::NodeId;
@@ -129,6 +134,54 @@ impl SimConfig {
         self.window_start() + self.lookup_window
     }
 
+    /// The network's settings, key by key, as reports print them (the
+    /// lookup parameters are the caller's to add: they belong to the
+    /// contenders, not the network).
+    pub fn settings(&self) -> BTreeMap<String, serde_json::Value> {
+        let mut settings: BTreeMap<String, serde_json::Value> = [
+            ("nodes", json!(self.nodes)),
+            ("k", json!(self.k)),
+            ("lookups", json!(self.lookups)),
+            ("value_lookups", json!(self.value_lookups)),
+            ("loss", json!(self.loss)),
+            ("churn", json!(self.churn.to_string())),
+            ("unreachable", json!(self.unreachable)),
+            (
+                "latency_median_ms",
+                json!(self.latency.median.as_millis() as u64),
+            ),
+            ("latency_sigma", json!(self.latency.sigma)),
+            (
+                "warmup",
+                json!(format!(
+                    "{}+{}s",
+                    self.warmup,
+                    self.warmup_duration.as_secs()
+                )),
+            ),
+            ("upkeep", json!(self.upkeep.to_string())),
+            (
+                "background_lookups",
+                json!(self.background_lookups.to_string()),
+            ),
+            ("rpc_timeout_ms", json!(self.rpc_timeout.as_millis() as u64)),
+            ("seed", json!(self.seed)),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect();
+        let a = &self.adversaries;
+        if a.any() {
+            settings.insert("adversaries".into(), json!(a.fraction));
+            settings.insert("adversary_mode".into(), json!(a.mode.to_string()));
+            if let Some(target) = a.eclipse {
+                settings.insert("eclipse".into(), json!(target.to_string()));
+                settings.insert("sybils".into(), json!(a.sybils));
+            }
+        }
+        settings
+    }
+
     /// The routing-table tunables every simulated node uses.
     pub fn routing(&self) -> RoutingConfig {
         RoutingConfig {
@@ -190,6 +243,21 @@ pub fn run_upkeep(net: &std::sync::Arc<SimNetwork>, config: &SimConfig, from: Ti
         let clock = crate::driver::Clock::starting_now();
         futures_util::future::join_all(upkeep::spawn(net, config, clock, from, until)).await;
     });
+}
+
+/// Compare `contenders` on the network of `config`: build and warm it,
+/// draw the workload, and run every contender over it
+/// ([`run_contenders`]). Returns one record list per contender, in order,
+/// for [`Report::new`](crate::report::Report::new); `on_done` is called
+/// after each lookup, from several threads.
+pub fn compare(
+    config: &SimConfig,
+    contenders: &[crate::lookup::Contender],
+    on_done: &(dyn Fn() + Sync),
+) -> Vec<Vec<LookupRecord>> {
+    let net = build_network(config);
+    let tasks = make_tasks(&net, config);
+    run_contenders(&net, &tasks, contenders, config, on_done)
 }
 
 /// Build the network of `config` and warm it up: the state every strategy

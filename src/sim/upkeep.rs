@@ -32,7 +32,7 @@ use tokio::task::JoinHandle;
 use crate::contact::Contact;
 use crate::driver::{lock, Clock};
 use crate::id::NodeId;
-use crate::lookup::{LookupConfig, LookupMode};
+use crate::lookup::{Contender, LookupConfig, LookupMode};
 use crate::routing::Heard;
 use crate::sim::adversary::AdversaryMode;
 use crate::sim::network::SimNetwork;
@@ -135,12 +135,12 @@ impl FromStr for Rate {
 
 /// The lookup every maintenance task (and a joining node) runs: the
 /// paper's rule, as a deployed node's own refresh would.
-pub(crate) fn upkeep_lookup(config: &SimConfig) -> LookupConfig {
-    LookupConfig {
+pub(crate) fn upkeep_lookup(config: &SimConfig) -> Contender {
+    Contender::from(LookupConfig {
         k: config.k,
         rpc_timeout_ms: u64::try_from(config.rpc_timeout.as_millis()).unwrap_or(u64::MAX),
         ..LookupConfig::default()
-    }
+    })
 }
 
 /// Each node's check phase within a tick, in whole seconds: a pure function
@@ -475,7 +475,7 @@ fn oracle_rejoin(net: &SimNetwork, n: u32, k: usize, now: Time, bootstrap: Optio
 async fn rejoin_by_lookup(
     net: &Arc<SimNetwork>,
     n: u32,
-    lookup: &LookupConfig,
+    lookup: &Contender,
     clock: Clock,
     bootstrap: Option<Contact>,
 ) {
@@ -496,7 +496,7 @@ async fn rejoin_by_lookup(
 pub(crate) async fn join(
     net: &Arc<SimNetwork>,
     n: u32,
-    lookup: &LookupConfig,
+    lookup: &Contender,
     clock: Clock,
     bootstrap: Option<Contact>,
     rng: &mut ChaCha8Rng,

@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use crate::driver::{lock, run_lookup, Clock, DriverObserver};
 use crate::id::NodeId;
-use crate::lookup::{EndReason, LookupConfig, LookupMode, LookupOutcome, LookupStrategy};
+use crate::lookup::{Contender, EndReason, LookupMode, LookupOutcome, LookupStrategy};
 use crate::sim::network::{SimNetwork, SimTransport};
 use crate::sim::routes::{PathRoute, RequestLog};
 use crate::sim::{stream, streams, virtual_time_runtime, SimConfig};
@@ -32,17 +32,17 @@ pub struct LookupTask {
 }
 
 impl LookupTask {
-    /// Wait until the task's start, then run it from its origin with the
-    /// strategy of `config` (see [`lookup_from`]): what `compare`, `trace`
-    /// and the benches all do with a task.
+    /// Wait until the task's start, then run it from its origin with
+    /// `contender` (see [`lookup_from`]): what `compare`, `trace` and the
+    /// benches all do with a task.
     pub async fn run<O: DriverObserver + ?Sized>(
         &self,
         net: &Arc<SimNetwork>,
-        config: &LookupConfig,
+        contender: &Contender,
         clock: Clock,
         observer: &mut O,
     ) -> LookupOutcome {
-        self.run_keeping(net, config, clock, observer).await.0
+        self.run_keeping(net, contender, clock, observer).await.0
     }
 
     /// [`LookupTask::run`], handing back the finished strategy too, for
@@ -51,18 +51,18 @@ impl LookupTask {
     pub async fn run_keeping<O: DriverObserver + ?Sized>(
         &self,
         net: &Arc<SimNetwork>,
-        config: &LookupConfig,
+        contender: &Contender,
         clock: Clock,
         observer: &mut O,
     ) -> (LookupOutcome, Box<dyn LookupStrategy>) {
         tokio::time::sleep_until(clock.instant(self.start)).await;
-        let mut lookup = start_at(net, self.origin, self.target, self.mode, config);
+        let mut lookup = start_at(net, self.origin, self.target, self.mode, contender);
         let outcome = run_from(
             net,
             self.origin,
             &mut *lookup,
             self.mode,
-            config,
+            contender.rpc_timeout(),
             clock,
             observer,
         )
@@ -123,8 +123,10 @@ pub fn make_tasks(net: &SimNetwork, config: &SimConfig) -> Vec<LookupTask> {
 
 /// Store each FIND_VALUE task's value at the k closest honest nodes
 /// answering when the lookup window opens (what a successful STORE would
-/// have reached; adversaries never store).
-fn store_values(net: &SimNetwork, tasks: &[LookupTask], config: &SimConfig) {
+/// have reached; adversaries never store). [`run_strategy`] does this on
+/// its own copy of the network; callers that run tasks themselves do it
+/// first.
+pub fn store_values(net: &SimNetwork, tasks: &[LookupTask], config: &SimConfig) {
     let at = config.window_start();
     for task in tasks.iter().filter(|t| t.mode == LookupMode::FindValue) {
         for n in net
@@ -196,12 +198,13 @@ pub struct LookupRecord {
     pub value_found: Option<bool>,
 }
 
-/// Run every task with the strategy of `lookup`, on a fresh copy of the
-/// warmed-up network `warm`, and return one record per task (task order).
+/// Run every task with `contender`, on a fresh copy of the warmed-up
+/// network `warm` (values stored, upkeep running), and return one record
+/// per task (task order).
 pub fn run_strategy(
     warm: &SimNetwork,
     tasks: &[LookupTask],
-    lookup: &LookupConfig,
+    contender: &Contender,
     config: &SimConfig,
     on_done: &(dyn Fn() + Sync),
 ) -> Vec<LookupRecord> {
@@ -222,8 +225,8 @@ pub fn run_strategy(
             .cloned()
             .map(|task| {
                 let net = Arc::clone(&net);
-                let lookup = lookup.clone();
-                tokio::spawn(async move { run_task(net, task, lookup, clock).await })
+                let contender = contender.clone();
+                tokio::spawn(async move { run_task(net, task, contender, clock).await })
             })
             .collect();
         let mut records = Vec::with_capacity(handles.len());
@@ -239,44 +242,66 @@ pub fn run_strategy(
     })
 }
 
-/// Node `origin` looks `target` up now, with the strategy of `config`,
-/// through the shared driver over the simulated network; its routing table
-/// learns from the lookup as a real node's would. Every simulated lookup —
-/// workload, join warm-up, examples — goes through here.
+/// Run every contender over the same tasks, each with [`run_strategy`] on
+/// its own copy of `warm`: one record list per contender, in order.
+///
+/// Contenders run in parallel, one per core: each has its own copy of the
+/// network in its own virtual-time runtime, so the records are the same
+/// whatever the number of threads.
+pub fn run_contenders(
+    warm: &SimNetwork,
+    tasks: &[LookupTask],
+    contenders: &[Contender],
+    config: &SimConfig,
+    on_done: &(dyn Fn() + Sync),
+) -> Vec<Vec<LookupRecord>> {
+    use rayon::prelude::*;
+    contenders
+        .par_iter()
+        .map(|c| run_strategy(warm, tasks, c, config, on_done))
+        .collect()
+}
+
+/// Node `origin` looks `target` up now, with `contender`, through the
+/// shared driver over the simulated network; its routing table learns from
+/// the lookup as a real node's would. Every simulated lookup — workload,
+/// upkeep, join warm-up, examples — goes through here.
 pub async fn lookup_from<O: DriverObserver + ?Sized>(
     net: &Arc<SimNetwork>,
     origin: u32,
     target: NodeId,
     mode: LookupMode,
-    config: &LookupConfig,
+    contender: &Contender,
     clock: Clock,
     observer: &mut O,
 ) -> LookupOutcome {
-    let mut lookup = start_at(net, origin, target, mode, config);
-    run_from(net, origin, &mut *lookup, mode, config, clock, observer).await
+    let mut lookup = start_at(net, origin, target, mode, contender);
+    let timeout = contender.rpc_timeout();
+    run_from(net, origin, &mut *lookup, mode, timeout, clock, observer).await
 }
 
-/// The strategy of `config` started for a lookup of `target` by node
-/// `origin`, from its routing table.
+/// `contender` started for a lookup of `target` by node `origin`, from its
+/// routing table.
 fn start_at(
     net: &SimNetwork,
     origin: u32,
     target: NodeId,
     mode: LookupMode,
-    config: &LookupConfig,
+    contender: &Contender,
 ) -> Box<dyn LookupStrategy> {
-    config.start(&lock(&net.nodes[origin as usize].table), target, mode)
+    contender.start(&lock(&net.nodes[origin as usize].table), target, mode)
 }
 
 /// Node `origin` runs an already started `lookup` over the simulated
-/// network, for callers that keep the strategy to inspect it afterwards
-/// (the `disjoint` example reads which path asked whom).
+/// network, each request bounded by `rpc_timeout`, for callers that keep
+/// the strategy to inspect it afterwards (the narrator reads which path
+/// asked whom).
 pub async fn run_from<O: DriverObserver + ?Sized>(
     net: &Arc<SimNetwork>,
     origin: u32,
     lookup: &mut dyn LookupStrategy,
     mode: LookupMode,
-    config: &LookupConfig,
+    rpc_timeout: std::time::Duration,
     clock: Clock,
     observer: &mut O,
 ) -> LookupOutcome {
@@ -284,7 +309,7 @@ pub async fn run_from<O: DriverObserver + ?Sized>(
         net: Arc::clone(net),
         from: origin,
         clock,
-        rpc_timeout: config.rpc_timeout(),
+        rpc_timeout,
     };
     let table = &net.nodes[origin as usize].table;
     run_lookup(
@@ -293,7 +318,7 @@ pub async fn run_from<O: DriverObserver + ?Sized>(
         &transport,
         table,
         &clock,
-        config.rpc_timeout(),
+        rpc_timeout,
         observer,
     )
     .await
@@ -302,66 +327,85 @@ pub async fn run_from<O: DriverObserver + ?Sized>(
 async fn run_task(
     net: Arc<SimNetwork>,
     task: LookupTask,
-    config: LookupConfig,
+    contender: Contender,
     clock: Clock,
 ) -> LookupRecord {
     let mut log = RequestLog::default();
-    let (outcome, lookup) = task.run_keeping(&net, &config, clock, &mut log).await;
-    let end = outcome.finished_at;
-    let local = net.nodes[task.origin as usize].contact.id;
-    let paths: Vec<PathRoute> = log
-        .paths(
-            &task.target,
-            &local,
-            |id| lookup.path_of(id),
-            |c| net.is_adversary_at(c),
-        )
-        .into_iter()
-        .filter(|p| p.requests > 0)
-        .collect();
-    let route_hops = if paths.is_empty() {
-        0.0
-    } else {
-        paths.iter().map(|p| f64::from(p.hops)).sum::<f64>() / paths.len() as f64
-    };
-    let result: Vec<u32> = outcome
-        .result
-        .iter()
-        .filter_map(|c| net.index_of(c))
-        .collect();
-    let hits = result.iter().filter(|n| task.truth.contains(n)).count();
-    let recall = if task.truth.is_empty() {
-        1.0
-    } else {
-        hits as f64 / task.truth.len() as f64
-    };
-    let stale = if outcome.result.is_empty() {
-        0.0
-    } else {
-        result.iter().filter(|&&n| !net.is_up(n, end)).count() as f64 / outcome.result.len() as f64
-    };
-    let hex = |n: &u32| net.nodes[*n as usize].contact.id.to_string();
-    LookupRecord {
-        strategy: config.strategy.to_string(),
-        lookup: task.index,
-        origin: hex(&task.origin),
-        target: task.target.to_string(),
-        start_ms: task.start.as_millis(),
-        result: outcome.result.iter().map(|c| c.id.to_string()).collect(),
-        truth: task.truth.iter().map(hex).collect(),
-        recall,
-        success: hits > 0 || task.truth.is_empty(),
-        paper_success: paths.iter().any(PathRoute::route_clean),
-        strict_success: paths.iter().any(PathRoute::clean),
-        rpcs: outcome.stats.requests,
-        exact: task.truth.first().is_none_or(|t| result.contains(t)),
-        stale,
-        timeouts: outcome.stats.failures,
-        rounds: outcome.stats.rounds,
-        route_hops,
-        latency_ms: (end - task.start).as_millis() as u64,
-        reason: outcome.reason,
-        value_found: (task.mode == LookupMode::FindValue)
-            .then_some(outcome.reason == EndReason::ValueFound),
+    let (outcome, lookup) = task.run_keeping(&net, &contender, clock, &mut log).await;
+    LookupRecord::new(&net, &task, contender.name(), &outcome, &log, &*lookup)
+}
+
+impl LookupRecord {
+    /// Judge one finished lookup of `task` against the simulator's truth:
+    /// the figures every report is made of. `log` holds the requests the
+    /// lookup sent (a [`RequestLog`] passed to the driver as its observer)
+    /// and `lookup` the finished strategy, asked which path sent each
+    /// request; [`run_strategy`] does all of this for every task.
+    pub fn new(
+        net: &SimNetwork,
+        task: &LookupTask,
+        strategy: &str,
+        outcome: &LookupOutcome,
+        log: &RequestLog,
+        lookup: &dyn LookupStrategy,
+    ) -> LookupRecord {
+        let end = outcome.finished_at;
+        let local = net.nodes[task.origin as usize].contact.id;
+        let paths: Vec<PathRoute> = log
+            .paths(
+                &task.target,
+                &local,
+                |id| lookup.path_of(id),
+                |c| net.is_adversary_at(c),
+            )
+            .into_iter()
+            .filter(|p| p.requests > 0)
+            .collect();
+        let route_hops = if paths.is_empty() {
+            0.0
+        } else {
+            paths.iter().map(|p| f64::from(p.hops)).sum::<f64>() / paths.len() as f64
+        };
+        let result: Vec<u32> = outcome
+            .result
+            .iter()
+            .filter_map(|c| net.index_of(c))
+            .collect();
+        let hits = result.iter().filter(|n| task.truth.contains(n)).count();
+        let recall = if task.truth.is_empty() {
+            1.0
+        } else {
+            hits as f64 / task.truth.len() as f64
+        };
+        let stale = if outcome.result.is_empty() {
+            0.0
+        } else {
+            result.iter().filter(|&&n| !net.is_up(n, end)).count() as f64
+                / outcome.result.len() as f64
+        };
+        let hex = |n: &u32| net.nodes[*n as usize].contact.id.to_string();
+        LookupRecord {
+            strategy: strategy.to_string(),
+            lookup: task.index,
+            origin: hex(&task.origin),
+            target: task.target.to_string(),
+            start_ms: task.start.as_millis(),
+            result: outcome.result.iter().map(|c| c.id.to_string()).collect(),
+            truth: task.truth.iter().map(hex).collect(),
+            recall,
+            success: hits > 0 || task.truth.is_empty(),
+            paper_success: paths.iter().any(PathRoute::route_clean),
+            strict_success: paths.iter().any(PathRoute::clean),
+            rpcs: outcome.stats.requests,
+            exact: task.truth.first().is_none_or(|t| result.contains(t)),
+            stale,
+            timeouts: outcome.stats.failures,
+            rounds: outcome.stats.rounds,
+            route_hops,
+            latency_ms: (end - task.start).as_millis() as u64,
+            reason: outcome.reason,
+            value_found: (task.mode == LookupMode::FindValue)
+                .then_some(outcome.reason == EndReason::ValueFound),
+        }
     }
 }
