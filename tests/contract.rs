@@ -96,7 +96,6 @@ fn broken(fault: Fault) -> Contender {
                     fault,
                     seeds: seeds.clone(),
                     asked: false,
-                    answered: false,
                 },
             ))
         },
