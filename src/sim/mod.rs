@@ -260,6 +260,20 @@ pub fn compare(
     run_contenders(&net, &tasks, contenders, config, on_done)
 }
 
+/// Sweep a parameter: one contender per value, built by `make`, all run on
+/// the same network and workload ([`compare`]). Returns one record list per
+/// value, in order: the points of a cost/accuracy curve, as `kadlab sweep`
+/// draws them for the built-in strategies.
+pub fn sweep<V: Copy>(
+    config: &SimConfig,
+    values: &[V],
+    make: impl Fn(V) -> crate::lookup::Contender,
+    on_done: &(dyn Fn() + Sync),
+) -> Vec<Vec<LookupRecord>> {
+    let contenders: Vec<_> = values.iter().map(|&v| make(v)).collect();
+    compare(config, &contenders, on_done)
+}
+
 /// Build the network of `config` and warm it up: the state every strategy
 /// starts from.
 pub fn build_network(config: &SimConfig) -> SimNetwork {
