@@ -29,8 +29,7 @@ use kadlab::lookup::{Contender, LookupConfig, StrategyName};
 use kadlab::routing::{RoutingConfig, RoutingTable};
 use kadlab::sim::{self, LookupTask, SimConfig, SimNetwork};
 use kadlab::time::Time;
-use kadlab::transport::krpc::{Body, Message, Method, Query, ResponseBody};
-use kadlab::transport::udp::CLIENT_VERSION;
+use kadlab::wire::krpc::{Body, Message, Method, Query, ResponseBody, CLIENT_VERSION};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 

@@ -33,7 +33,7 @@ use std::time::{Duration, Instant};
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use kadlab::node::{Node, NodeConfig};
 use kadlab::protocol::{RateLimits, ServerConfig};
-use kadlab::transport::krpc::Method;
+use kadlab::wire::krpc::Method;
 use mainline::async_dht::AsyncDht;
 use mainline::Dht;
 use tokio::net::UdpSocket;

@@ -79,17 +79,18 @@
 //!
 //! # Shape
 //!
-//! The core — [`id`], [`routing`], [`lookup`] and [`protocol`] — is sans-IO:
-//! no sockets, tasks or clocks. Every input carries the current
-//! [`Time`](time::Time), every output is an action for a shell to carry out.
+//! The core — [`id`], [`routing`], [`lookup`], [`protocol`] and the KRPC
+//! codec [`wire`] — is sans-IO: no sockets, tasks or clocks. Every input
+//! carries the current [`Time`](time::Time), every output is an action for a
+//! shell to carry out.
 //! Shells (the simulator, the UDP node, the command line) drive it through a
 //! [`Transport`](transport::Transport).
 //!
 //! # Real nodes
 //!
 //! [`node::Node`] runs the same lookups over UDP, speaking the BitTorrent
-//! Mainline DHT's KRPC ([`transport::krpc`]: BEP 5, BEP 43, BEP 44
-//! immutable items), so kadlab nodes join and serve networks of other DHT
+//! Mainline DHT's KRPC ([`wire::krpc`]: BEP 5, BEP 43, BEP 44 immutable
+//! items), so kadlab nodes join and serve networks of other DHT
 //! software. Queries are answered by the sans-IO [`protocol::Server`];
 //! answers are matched to queries by [`transport::udp::UdpRpc`].
 //!
@@ -133,3 +134,4 @@ pub mod stress;
 pub mod time;
 pub mod trace;
 pub mod transport;
+pub mod wire;

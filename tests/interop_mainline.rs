@@ -25,7 +25,7 @@ use kadlab::contact::Contact;
 use kadlab::id::NodeId;
 use kadlab::lookup::LookupMode;
 use kadlab::node::{BootstrapReport, Node, NodeConfig};
-use kadlab::transport::krpc::Method;
+use kadlab::wire::krpc::Method;
 use mainline::async_dht::AsyncDht;
 use mainline::{Dht, Id};
 

@@ -14,8 +14,8 @@ use std::net::{Ipv4Addr, SocketAddrV4};
 
 use kadlab::contact::Contact;
 use kadlab::id::NodeId;
-use kadlab::transport::bencode::{BencodeError, Value};
-use kadlab::transport::krpc::{
+use kadlab::wire::bencode::{BencodeError, Value};
+use kadlab::wire::krpc::{
     decode_nodes, encode_nodes, Body, DecodeError, KrpcError, Malformed, Message, Method, Query,
     ResponseBody, ERROR_GENERIC, ERROR_METHOD_UNKNOWN, ERROR_PROTOCOL, MAX_TRANSACTION_LEN,
 };

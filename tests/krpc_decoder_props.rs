@@ -21,8 +21,8 @@ use std::net::{Ipv4Addr, SocketAddrV4};
 
 use kadlab::contact::Contact;
 use kadlab::id::NodeId;
-use kadlab::transport::bencode::{BencodeError, Value, MAX_DEPTH, MAX_DICT_ENTRIES};
-use kadlab::transport::krpc::{
+use kadlab::wire::bencode::{BencodeError, Value, MAX_DEPTH, MAX_DICT_ENTRIES};
+use kadlab::wire::krpc::{
     Body, KrpcError, Malformed, Message, Method, Query, ResponseBody, ERROR_METHOD_UNKNOWN,
     ERROR_PROTOCOL,
 };

@@ -18,7 +18,7 @@ use kadlab::node::{Node, NodeConfig, Swarm};
 use kadlab::protocol::{RateLimits, ServerConfig, DEFAULT_EVICTION_PING_AFTER};
 use kadlab::routing::{RoutingConfig, RoutingTable, UpdateOutcome};
 use kadlab::time::Time;
-use kadlab::transport::krpc::{Body, Message, Method, Query};
+use kadlab::wire::krpc::{Body, Message, Method, Query};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use tokio::net::UdpSocket;

@@ -9,7 +9,7 @@ use kadlab::contact::Contact;
 use kadlab::id::NodeId;
 use kadlab::lookup::{EndReason, LookupMode};
 use kadlab::node::{BootstrapPhase, Node, NodeConfig};
-use kadlab::transport::krpc::{Body, KrpcError, Message, Method, ResponseBody, ERROR_SERVER};
+use kadlab::wire::krpc::{Body, KrpcError, Message, Method, ResponseBody, ERROR_SERVER};
 use tokio::net::UdpSocket;
 use tokio::time::Instant;
 

@@ -20,7 +20,7 @@ use kadlab::lookup::{LookupConfig, LookupMode};
 use kadlab::node::{Node, NodeConfig, NodeStats, Swarm};
 use kadlab::protocol::{RateLimits, ServerConfig, ServerStats, StorageLimits, MAX_VALUE_LEN};
 use kadlab::routing::RoutingConfig;
-use kadlab::transport::krpc::{Body, KrpcError, Message, Method, Query, ResponseBody};
+use kadlab::wire::krpc::{Body, KrpcError, Message, Method, Query, ResponseBody};
 use rand::{Rng, RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use tokio::net::UdpSocket;

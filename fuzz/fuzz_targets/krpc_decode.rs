@@ -15,8 +15,8 @@
 
 #![no_main]
 
-use kadlab::transport::bencode::Value;
-use kadlab::transport::krpc::Message;
+use kadlab::wire::bencode::Value;
+use kadlab::wire::krpc::Message;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

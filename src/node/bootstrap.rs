@@ -16,7 +16,7 @@ use super::Node;
 use crate::contact::Contact;
 use crate::driver::lock;
 use crate::lookup::LookupMode;
-use crate::transport::krpc::Method;
+use crate::wire::krpc::Method;
 
 /// Default bound on a whole bootstrap.
 pub const DEFAULT_BOOTSTRAP_DEADLINE: Duration = Duration::from_secs(60);

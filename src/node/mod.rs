@@ -36,8 +36,8 @@ use crate::id::NodeId;
 use crate::lookup::{LookupConfig, LookupMode, LookupOutcome, StrategyName};
 use crate::protocol::{Server, ServerConfig, ServerStats, StorageStats};
 use crate::routing::{RoutingConfig, RoutingTable};
-use crate::transport::krpc::{Body, Message, Method};
 use crate::transport::udp::{RpcStats, UdpRpc, DEFAULT_REQUEST_TIMEOUT};
+use crate::wire::krpc::{Body, Message, Method};
 
 /// Largest datagram read; KRPC messages are far smaller, but reading the
 /// whole datagram lets oversized ones be counted as malformed, not cut.

@@ -2,9 +2,9 @@
 //!
 //! [`Request`] and [`Response`] are what a
 //! [`Transport`](crate::transport::Transport) carries, independent of the
-//! wire; the KRPC codec in [`crate::transport::krpc`] maps them to and from
-//! bencoded datagrams. [`Server`] is the sans-IO request handler of a real
-//! node, with its write tokens, bounded storage and rate limits (per source
+//! wire; the KRPC codec in [`crate::wire`] maps them to and from bencoded
+//! datagrams. [`Server`] is the sans-IO request handler of a real node,
+//! with its write tokens, bounded storage and rate limits (per source
 //! address and per IP).
 
 mod message;

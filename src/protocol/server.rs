@@ -17,8 +17,9 @@ use crate::protocol::storage::{PutOutcome, Storage, StorageLimits, StorageStats,
 use crate::protocol::tokens::TokenIssuer;
 use crate::routing::{Heard, RoutingTable, UpdateOutcome};
 use crate::time::Time;
-use crate::transport::krpc::{
-    Body, DecodeError, KrpcError, Malformed, Message, Method, Query, ResponseBody, ERROR_PROTOCOL,
+use crate::wire::krpc::{
+    Body, DecodeError, KrpcError, Malformed, Message, Method, Query, ResponseBody, CLIENT_VERSION,
+    ERROR_PROTOCOL,
 };
 
 /// BEP 44's error code for a value larger than 1000 bytes.
@@ -284,7 +285,7 @@ impl Server {
         Handled {
             reply: Some(Message {
                 transaction,
-                version: Some(crate::transport::udp::CLIENT_VERSION.to_vec()),
+                version: Some(CLIENT_VERSION.to_vec()),
                 read_only: false,
                 requester: Some(from),
                 body,
@@ -408,7 +409,7 @@ mod tests {
 
     use super::*;
     use crate::routing::RoutingConfig;
-    use crate::transport::krpc::{KrpcError, ERROR_METHOD_UNKNOWN};
+    use crate::wire::krpc::{KrpcError, ERROR_METHOD_UNKNOWN};
 
     const ME: u8 = 0;
 

@@ -3,8 +3,6 @@
 //! The lookup driver talks to a [`Transport`] and nothing else, so the same
 //! driver runs over real UDP sockets (KRPC) and over the simulated network.
 
-pub mod bencode;
-pub mod krpc;
 pub mod udp;
 
 use async_trait::async_trait;

@@ -27,15 +27,11 @@ use tokio::sync::oneshot;
 use crate::contact::Contact;
 use crate::id::NodeId;
 use crate::protocol::{Request, Response};
-use crate::transport::krpc::{Body, Message, Method, Query, ResponseBody};
 use crate::transport::{Transport, TransportError};
+use crate::wire::krpc::{Body, Message, Method, Query, ResponseBody, CLIENT_VERSION};
 
 /// Default time a query waits for its answer.
 pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(2);
-
-/// kadlab's KRPC client version `v`: "KL" and two version bytes (BEP 20
-/// style), so other implementations can tell who sent a message.
-pub const CLIENT_VERSION: &[u8; 4] = b"KL\x00\x01";
 
 type Answer = Result<ResponseBody, TransportError>;
 

@@ -10,7 +10,7 @@ use std::net::{Ipv4Addr, SocketAddrV4};
 
 use crate::contact::Contact;
 use crate::id::{NodeId, ID_LEN};
-use crate::transport::bencode::{BencodeError, Value};
+use crate::wire::bencode::{BencodeError, Value};
 
 /// Longest transaction id accepted. `mainline` sends 4 bytes, libtorrent 2;
 /// a small bound keeps hostile ids from costing memory in the reply.
@@ -30,6 +30,10 @@ pub const ERROR_SERVER: i64 = 202;
 pub const ERROR_PROTOCOL: i64 = 203;
 /// KRPC error code 204: method unknown.
 pub const ERROR_METHOD_UNKNOWN: i64 = 204;
+
+/// kadlab's KRPC client version `v`: "KL" and two version bytes (BEP 20
+/// style), so other implementations can tell who sent a message.
+pub const CLIENT_VERSION: &[u8; 4] = b"KL\x00\x01";
 
 /// One KRPC datagram.
 #[derive(Clone, Debug, PartialEq, Eq)]
