@@ -168,7 +168,8 @@ pub struct NetworkArgs {
     /// δ: parallelism of delta (1 to 64).
     #[arg(long)]
     pub delta: Option<usize>,
-    /// Request budget of delta: a number, or "none".
+    /// Request budget of delta: a number, "k" (as many as k, the default)
+    /// or "none".
     #[arg(long)]
     pub budget: Option<Budget>,
     /// d: number of disjoint paths of disjoint (1 to 16).
@@ -425,7 +426,10 @@ impl Resolved {
             ("k", json!(s.k)),
             ("alpha", json!(self.lookup.alpha)),
             ("delta", json!(self.lookup.delta)),
-            ("budget", json!(self.lookup.budget.to_string())),
+            (
+                "budget",
+                json!(self.lookup.budget.for_k(self.lookup.k).to_string()),
+            ),
             ("lookups", json!(s.lookups)),
             ("value_lookups", json!(s.value_lookups)),
             ("loss", json!(s.loss)),
