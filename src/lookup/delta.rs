@@ -35,7 +35,10 @@
 //!   the literal rule needs 93 requests on average (k = 20, 231 at p95), far
 //!   below the 1,000 of the ceiling;
 //! - the seed would add (and ask) the local node if a reply contained it;
-//!   kadlab never asks or returns itself.
+//!   kadlab never asks or returns itself;
+//! - the reply cap: the seed takes every contact of a reply; kadlab keeps
+//!   the k closest of a reply that holds more (counted in
+//!   `LookupStats::truncated_replies`).
 
 use hashbrown::HashSet;
 
