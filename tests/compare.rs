@@ -310,3 +310,114 @@ fn an_eclipse_needs_a_key_and_sybils() {
     let error = args.resolve(None).unwrap_err().to_string();
     assert!(error.contains("--eclipse TARGET_HEX"), "{error}");
 }
+
+/// Run kadlab; its exit code and stderr.
+fn kadlab_code(args: &[&str]) -> (Option<i32>, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_kadlab"))
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn unbounded_inputs_are_refused_naming_the_flag_and_its_range() {
+    let key = "8000000000000000000000000000000000000000";
+    let svg = std::env::temp_dir().join(format!("kadlab-bounds-{}.svg", std::process::id()));
+    let svg = svg.to_str().unwrap();
+    let lookups_range = "0 to 10000000 lookups in all";
+    // (arguments, exit code, what stderr must say)
+    let cases: [(&[&str], i32, &[&str]); 8] = [
+        (
+            &[
+                "compare",
+                "--lookups",
+                "9000000",
+                "--value-lookups",
+                "1000001",
+            ],
+            1,
+            &[
+                "--lookups 9000000",
+                "--value-lookups 1000001",
+                lookups_range,
+            ],
+        ),
+        // Their sum overflows.
+        (
+            &[
+                "compare",
+                "--lookups",
+                "18446744073709551615",
+                "--value-lookups",
+                "1",
+            ],
+            1,
+            &["--lookups", "--value-lookups", lookups_range],
+        ),
+        (
+            &["sweep", "--lookups", "10000001", "--alpha-range", "1..3"],
+            1,
+            &["--lookups 10000001", lookups_range],
+        ),
+        (
+            &["compare", "--eclipse", key, "--sybils", "1000001"],
+            1,
+            &["--sybils 1000001", "1 to 1000000"],
+        ),
+        (
+            &[
+                "trace",
+                "--strategy",
+                "kademlia",
+                "--svg",
+                svg,
+                "--lookup",
+                "10000000",
+            ],
+            1,
+            &["--lookup 10000000", "0 to 9999999"],
+        ),
+        // `--lookup` + 1 overflows.
+        (
+            &[
+                "trace",
+                "--strategy",
+                "kademlia",
+                "--svg",
+                svg,
+                "--lookup",
+                "18446744073709551615",
+            ],
+            1,
+            &["--lookup 18446744073709551615", "0 to 9999999"],
+        ),
+        (
+            &["sweep", "--budget-range", "1..4000000000/1"],
+            2,
+            &["--budget-range", "4000000000 points", "1 to 1000"],
+        ),
+        (
+            &["sweep", "--alpha-range", "1..100"],
+            1,
+            &["--alpha-range", "alpha = 100", "1 to 64"],
+        ),
+    ];
+    for (args, code, needles) in cases {
+        let started = std::time::Instant::now();
+        let (got, stderr) = kadlab_code(args);
+        assert_eq!(got, Some(code), "{args:?}: {stderr}");
+        for needle in needles {
+            assert!(stderr.contains(needle), "{args:?}: {stderr}");
+        }
+        // Refused before any network is built.
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(10),
+            "{args:?}"
+        );
+    }
+    assert!(!std::path::Path::new(svg).exists(), "trace drew a picture");
+}

@@ -14,8 +14,9 @@ use std::time::Duration;
 
 use kadlab::contact::Contact;
 use kadlab::id::NodeId;
+use kadlab::lookup::delta::UNLIMITED_CEILING_PER_K;
 use kadlab::lookup::disjoint::{Disjoint, DisjointParams};
-use kadlab::lookup::kademlia::PeerState;
+use kadlab::lookup::kademlia::{Kademlia, KademliaParams, PeerState};
 use kadlab::lookup::{
     Budget, EndReason, Lookup, LookupAction, LookupConfig, LookupMode, LookupOutcome,
     LookupStrategy, Reply, StrategyName,
@@ -60,6 +61,8 @@ struct Network {
     routing: RoutingConfig,
     seed: u64,
     tables: Vec<Option<RoutingTable>>,
+    /// The value each node holds for FIND_VALUE lookups, if any.
+    stored: HashMap<usize, Vec<u8>>,
 }
 
 impl Network {
@@ -97,6 +100,7 @@ impl Network {
             routing,
             seed,
             tables: vec![None; n],
+            stored: HashMap::new(),
         }
     }
 
@@ -123,6 +127,17 @@ impl Network {
             self.tables[i] = Some(table);
         }
         self.tables[i].as_ref().unwrap()
+    }
+
+    /// Store the BEP 44 immutable item `value` at the true k closest nodes
+    /// to its key (the origin excluded, so it must be looked up); returns
+    /// the key.
+    fn store(&mut self, origin: usize, value: &[u8], k: usize) -> NodeId {
+        let key = NodeId::of_immutable_value(value);
+        for c in self.truth(origin, &key, k) {
+            self.stored.insert(self.index[&c.id], value.to_vec());
+        }
+        key
     }
 
     /// The true k closest nodes to `target`, the origin excluded.
@@ -156,6 +171,7 @@ enum EventKind {
     /// `first` for the first copy.
     Reply {
         contacts: Vec<Contact>,
+        value: Option<Vec<u8>>,
         on_time: bool,
         first: bool,
     },
@@ -175,6 +191,8 @@ struct Run {
     sent: Vec<Contact>,
     /// Nodes whose reply the lookup accepted.
     responders: HashSet<NodeId>,
+    /// The contacts of every reply the lookup accepted, as sent.
+    learned: Vec<Contact>,
     accepted_failures: u32,
 }
 
@@ -199,7 +217,19 @@ fn check_parallelism<L: LookupStrategy + ?Sized>(lookup: &L, config: &LookupConf
                 config.alpha
             );
         }
-        StrategyName::QueryRest | StrategyName::Kademlia => {
+        StrategyName::Kademlia => {
+            let widened = config.k.max(config.alpha);
+            assert!(
+                allowed == config.alpha || allowed == widened,
+                "kademlia: parallelism() = {allowed}, neither α = {} nor max(α, k) = {widened} ({when})",
+                config.alpha
+            );
+            assert!(
+                in_flight <= allowed && in_flight <= widened,
+                "kademlia: {in_flight} in flight > parallelism() = {allowed} (max(α, k) = {widened}, {when})"
+            );
+        }
+        StrategyName::QueryRest => {
             assert!(allowed >= config.alpha);
             assert!(
                 in_flight <= allowed,
@@ -255,8 +285,8 @@ impl EventQueue {
     }
 }
 
-/// Drive one lookup of `target` from node `origin` to its end; `seed`
-/// draws the reply delays and the order of simultaneous replies.
+/// Drive one FIND_NODE lookup of `target` from node `origin` to its end;
+/// `seed` draws the reply delays and the order of simultaneous replies.
 fn drive(
     net: &mut Network,
     config: &LookupConfig,
@@ -265,7 +295,28 @@ fn drive(
     delays: Delays,
     seed: u64,
 ) -> Run {
-    let lookup = config.start(net.table(origin), target, LookupMode::FindNode);
+    drive_mode(
+        net,
+        config,
+        origin,
+        target,
+        LookupMode::FindNode,
+        delays,
+        seed,
+    )
+}
+
+/// [`drive`] in either mode.
+fn drive_mode(
+    net: &mut Network,
+    config: &LookupConfig,
+    origin: usize,
+    target: NodeId,
+    mode: LookupMode,
+    delays: Delays,
+    seed: u64,
+) -> Run {
+    let lookup = config.start(net.table(origin), target, mode);
     drive_lookup(net, config, origin, lookup, delays, seed, |_, _| {})
 }
 
@@ -294,6 +345,7 @@ fn drive_lookup<L: LookupStrategy + ?Sized>(
     let mut sent: Vec<Contact> = Vec::new();
     let mut sent_ids: HashSet<NodeId> = HashSet::new();
     let mut responders = HashSet::new();
+    let mut learned = Vec::new();
     let mut accepted_failures = 0;
     let mut now = Time::ZERO;
     let max_polls = 10 * net.len() + 100;
@@ -327,6 +379,7 @@ fn drive_lookup<L: LookupStrategy + ?Sized>(
                     let late = now + Duration::from_millis(timeout_ms + rng.gen_range(1..=1000));
                     let reply = |net: &mut Network, on_time: bool, first: bool| EventKind::Reply {
                         contacts: net.table(j).closest(&target, config.k),
+                        value: net.stored.get(&j).cloned(),
                         on_time,
                         first,
                     };
@@ -373,11 +426,15 @@ fn drive_lookup<L: LookupStrategy + ?Sized>(
                         match &event.kind {
                             EventKind::Reply {
                                 contacts,
+                                value,
                                 on_time,
                                 first,
                             } => {
-                                let accepted =
-                                    lookup.on_response(&from, Reply::nodes(contacts), now);
+                                let reply = Reply {
+                                    contacts,
+                                    value: value.as_deref(),
+                                };
+                                let accepted = lookup.on_response(&from, reply, now);
                                 if config.strategy == StrategyName::QueryRest {
                                     // Its round timer may abandon a request
                                     // before the request's own timeout.
@@ -392,6 +449,7 @@ fn drive_lookup<L: LookupStrategy + ?Sized>(
                                 }
                                 if accepted {
                                     assert!(responders.insert(from));
+                                    learned.extend_from_slice(contacts);
                                 }
                             }
                             EventKind::Error => {
@@ -416,8 +474,14 @@ fn drive_lookup<L: LookupStrategy + ?Sized>(
         let from = net.contacts[event.from].id;
         let later = now.max(at);
         let taken = match &event.kind {
-            EventKind::Reply { contacts, .. } => {
-                lookup.on_response(&from, Reply::nodes(contacts), later)
+            EventKind::Reply {
+                contacts, value, ..
+            } => {
+                let reply = Reply {
+                    contacts,
+                    value: value.as_deref(),
+                };
+                lookup.on_response(&from, reply, later)
             }
             EventKind::Error => lookup.on_failure(&from, later),
         };
@@ -434,6 +498,7 @@ fn drive_lookup<L: LookupStrategy + ?Sized>(
         outcome,
         sent,
         responders,
+        learned,
         accepted_failures,
     }
 }
@@ -446,7 +511,6 @@ fn check_outcome(net: &Network, config: &LookupConfig, origin: usize, run: &Run)
     let result = &outcome.result;
     let stats = outcome.stats;
 
-    assert!(EndReason::ALL.contains(&outcome.reason));
     assert_ne!(
         outcome.reason,
         EndReason::ValueFound,
@@ -458,6 +522,10 @@ fn check_outcome(net: &Network, config: &LookupConfig, origin: usize, run: &Run)
         "{name}: the origin's table is not empty"
     );
     assert!(outcome.value.is_none());
+    assert!(
+        stats.requests > 0,
+        "{name}: a non-empty table, and nothing sent"
+    );
 
     // Sorted, distinct, at most k, never the local node, real nodes only.
     assert!(
@@ -501,13 +569,21 @@ fn check_outcome(net: &Network, config: &LookupConfig, origin: usize, run: &Run)
                 outcome.reason,
                 EndReason::Exhausted | EndReason::BudgetSpent
             ));
-            if let Budget::Requests(b) = config.budget {
-                assert!(
-                    stats.requests <= b,
-                    "delta: {} requests > budget {b}",
-                    stats.requests
-                );
-            } else {
+            // The budget, or the safety stop of `budget = "none"`.
+            let limit = match config.budget.for_k(config.k) {
+                Budget::Requests(b) => b as usize,
+                _ => UNLIMITED_CEILING_PER_K * config.k,
+            };
+            let requests = stats.requests as usize;
+            assert!(
+                requests <= limit,
+                "delta: {requests} requests > budget {limit}"
+            );
+            if outcome.reason == EndReason::BudgetSpent {
+                assert_eq!(requests, limit, "delta: BudgetSpent before its budget");
+            }
+            if limit >= net.len() {
+                // It can never ask more than every other node.
                 assert_eq!(outcome.reason, EndReason::Exhausted);
             }
         }
@@ -622,9 +698,15 @@ impl Case {
 /// that `cargo test` is fast and a failure in CI is a failure on every
 /// machine. `PROPTEST_RNG_SEED` and `PROPTEST_CASES` explore further.
 fn proptest_config() -> ProptestConfig {
+    proptest_config_with_cases(256)
+}
+
+/// [`proptest_config`] with `cases` cases by default, for properties whose
+/// cases are large.
+fn proptest_config_with_cases(cases: u32) -> ProptestConfig {
     let mut config = ProptestConfig::default();
     if std::env::var_os("PROPTEST_CASES").is_none() {
-        config.cases = 256;
+        config.cases = cases;
     }
     if std::env::var_os("PROPTEST_RNG_SEED").is_none() {
         config.rng_seed = RngSeed::Fixed(0x6b61_646c_6162);
@@ -786,6 +868,127 @@ fn check_disjoint(case: &Case) {
     }
 }
 
+/// A FIND_VALUE lookup of `value`, stored at the nodes of `net.stored`,
+/// that must find it: it ends `ValueFound` with exactly `value`, which
+/// verifies against the key, after a reply from a node that holds it.
+fn check_value_found(net: &Network, config: &LookupConfig, value: &[u8], run: &Run) {
+    let name = config.strategy;
+    let outcome = &run.outcome;
+    assert_eq!(outcome.reason, EndReason::ValueFound, "{name}: {outcome:?}");
+    let found = outcome
+        .value
+        .as_deref()
+        .expect("ValueFound without a value");
+    assert_eq!(found, value, "{name}: another value");
+    assert_eq!(
+        NodeId::of_immutable_value(found),
+        outcome.target,
+        "{name}: the value does not verify"
+    );
+    assert_eq!(outcome.stats.bad_values, 0);
+    assert!(
+        run.responders
+            .iter()
+            .any(|id| net.stored.contains_key(&net.index[id])),
+        "{name}: found a value no node that holds it sent"
+    );
+}
+
+/// `kademlia`, built as `Lookup<Kademlia>` and inspected at every step: it
+/// widens exactly when α accepted replies in a row brought no contact
+/// closer than the closest it knew (failures neither count nor reset), and
+/// never narrows again; its parallelism is α before and max(α, k) after,
+/// and its phase says which.
+fn check_kademlia_widening(case: &Case) {
+    let routing = RoutingConfig {
+        k: case.bucket_size,
+        ..RoutingConfig::default()
+    };
+    let mut net = Network::new(case.seed, case.nodes, routing, case.weights);
+    let (origin, target) = case.lookup(&net);
+    let config = case.config(StrategyName::Kademlia);
+    let alpha = config.alpha;
+    let wide = config.k.max(alpha);
+    let closest = |l: &Lookup<Kademlia>| {
+        l.rule()
+            .shortlist()
+            .next()
+            .map(|(c, _)| c.id.distance(&target))
+    };
+    for (i, delays) in [Delays::Random, Delays::Fifo].into_iter().enumerate() {
+        let table = net.table(origin);
+        let seeds = table.closest(&target, config.seed_count());
+        let spec = config.spec(*table.local_id(), target, LookupMode::FindNode);
+        let rule = Kademlia::new(KademliaParams { alpha }, config.k, target, &seeds);
+        let lookup = Box::new(Lookup::new(spec, &seeds, rule));
+        let mut best = closest(&lookup);
+        let mut responses = 0;
+        let mut without_progress = 0;
+        let mut widened = false;
+        let seed = case.seed.wrapping_add(i as u64);
+        let run = drive_lookup(
+            &mut net,
+            &config,
+            origin,
+            lookup,
+            delays,
+            seed,
+            |l, when| {
+                let now = closest(l);
+                let taken = l.stats().responses;
+                if taken > responses {
+                    assert_eq!(taken, responses + 1, "two replies in one input ({when})");
+                    responses = taken;
+                    if now < best {
+                        best = now;
+                        without_progress = 0;
+                    } else {
+                        without_progress += 1;
+                        widened |= without_progress >= alpha;
+                    }
+                } else {
+                    assert_eq!(
+                        now, best,
+                        "the closest known moved without a reply ({when})"
+                    );
+                }
+                assert_eq!(
+                    l.rule().is_widened(),
+                    widened,
+                    "{without_progress} replies in a row without progress, α = {alpha} ({when})"
+                );
+                let allowed = if widened { wide } else { alpha };
+                assert_eq!(l.parallelism(), allowed, "({when})");
+                assert!(l.in_flight() <= allowed, "({when})");
+                assert_eq!(l.phase().starts_with("widened"), widened, "{}", l.phase());
+            },
+        );
+        check_outcome(&net, &config, origin, &run);
+    }
+}
+
+/// The k closest to `target` of `seeds` and every contact `run` learned
+/// from replies, `local` left out: what `query-rest` returns when nothing
+/// failed (its shortlist is never capped and loses only failed nodes).
+fn closest_known(
+    seeds: &[Contact],
+    run: &Run,
+    local: NodeId,
+    target: &NodeId,
+    k: usize,
+) -> Vec<Contact> {
+    let mut known: Vec<Contact> = seeds
+        .iter()
+        .chain(&run.learned)
+        .filter(|c| c.id != local)
+        .copied()
+        .collect();
+    known.sort_by_key(|c| c.id.distance(target));
+    known.dedup_by_key(|c| c.id);
+    known.truncate(k);
+    known
+}
+
 proptest! {
     #![proptest_config(proptest_config())]
 
@@ -801,15 +1004,26 @@ proptest! {
         check_disjoint(&case);
     }
 
+    /// See [`check_kademlia_widening`].
+    #[test]
+    fn kademlia_widens_only_after_alpha_replies_without_progress(case in case()) {
+        check_kademlia_widening(&case);
+    }
+
     /// With every node answering in time on a network where every table
     /// holds every other node, `kademlia` (in any reply order) and
     /// `k-active` (replies in the order asked: with replies reordered it
     /// may stop at k answers while a closer node is still being waited
     /// for, as its seed does) return exactly the true k closest nodes; so
-    /// does `delta` without a budget, which visits every node, and
-    /// `disjoint` with any number of paths, in any reply order (every reply
-    /// names the true k closest, each is claimed by the first path to hear
-    /// of it, and always lies in that path's window of k).
+    /// does `delta` without a budget, which visits every node, `query-rest`
+    /// in any reply order (its first reply names the true k closest, and
+    /// without failures its shortlist loses nothing), and `disjoint` with
+    /// any number of paths, in any reply order (every reply names the true
+    /// k closest, each is claimed by the first path to hear of it, and
+    /// always lies in that path's window of k). A value stored at the true
+    /// k closest is found by every strategy (`k-active` with replies in the
+    /// order asked, as above): each starts from the closest nodes there
+    /// are, which hold it.
     #[test]
     fn exact_on_a_fully_known_network_without_failures(
         seed in any::<u64>(),
@@ -843,6 +1057,8 @@ proptest! {
             (StrategyName::Kademlia, Delays::Random),
             (StrategyName::Kademlia, Delays::Fifo),
             (StrategyName::KActive, Delays::Fifo),
+            (StrategyName::QueryRest, Delays::Random),
+            (StrategyName::QueryRest, Delays::Fifo),
             (StrategyName::Delta, Delays::Random),
             (StrategyName::Disjoint, Delays::Random),
             (StrategyName::Disjoint, Delays::Fifo),
@@ -863,12 +1079,122 @@ proptest! {
             let converges = nodes > k;
             match strategy {
                 StrategyName::Delta => {}
+                // It ends Exhausted only with an empty shortlist.
+                StrategyName::QueryRest => prop_assert_eq!(run.outcome.reason, EndReason::Converged),
                 _ => {
                     let reason = if converges { EndReason::Converged } else { EndReason::Exhausted };
                     prop_assert_eq!(run.outcome.reason, reason);
                 }
             }
         }
+        let value = format!("kadlab property value {seed}").into_bytes();
+        let key = net.store(origin, &value, k);
+        for (i, strategy) in StrategyName::ALL.into_iter().enumerate() {
+            let config = case.config(strategy);
+            let seed = seed.wrapping_add(i as u64);
+            // k-active stops at k answers: only in the order asked are
+            // the first of them from the closest nodes.
+            let delays = if strategy == StrategyName::KActive { Delays::Fifo } else { Delays::Random };
+            let run = drive_mode(&mut net, &config, origin, key, LookupMode::FindValue, delays, seed);
+            check_value_found(&net, &config, &value, &run);
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(proptest_config_with_cases(64))]
+
+    /// Buckets of k contacts (every node offered to every table once, no
+    /// replacement cache) on networks large enough that the origin's table
+    /// seldom holds the true k closest, so lookups take several hops; every
+    /// node answers in time. `kademlia` still returns exactly the true k
+    /// closest, in any reply order, and finds a value stored there.
+    /// `query-rest` is not exact here: it stops one round after a round
+    /// brings nothing closer, and returns the first k of its shortlist,
+    /// asked or not. What holds is that it returns the k closest of
+    /// everything it heard of (seeds and replies), which is checked.
+    #[test]
+    fn kademlia_is_exact_over_several_hops(
+        seed in any::<u64>(),
+        nodes in 300usize..=600,
+        k in 2usize..=6,
+        alpha in 1usize..=4,
+    ) {
+        const LOOKUPS: usize = 6;
+        let case = Case {
+            seed,
+            nodes,
+            bucket_size: k,
+            k,
+            alpha,
+            delta: 1,
+            budget: None,
+            rpc_timeout_ms: 2000,
+            round_timeout_ms: 2000,
+            paths: 1,
+            weights: [1, 0, 0, 0, 0],
+            target_kind: 0,
+        };
+        let routing = RoutingConfig { k, replacement_cache: 0, ..RoutingConfig::default() };
+        let mut net = Network::new(seed, nodes, routing, case.weights);
+        let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x6d75_6c74_6968_6f70);
+        let mut beyond_the_table = 0;
+        for l in 0..LOOKUPS {
+            let origin = rng.gen_range(0..nodes);
+            let target = NodeId::random(&mut rng);
+            let local = net.contacts[origin].id;
+            let truth = net.truth(origin, &target, k);
+            let table = net.table(origin);
+            let known: HashSet<NodeId> =
+                table.closest(&target, table.len()).iter().map(|c| c.id).collect();
+            let one_hop = truth.iter().all(|c| known.contains(&c.id));
+            beyond_the_table += usize::from(!one_hop);
+            let lookup_seed = seed.wrapping_add(l as u64);
+
+            let config = case.config(StrategyName::Kademlia);
+            for delays in [Delays::Random, Delays::Fifo] {
+                let run = drive(&mut net, &config, origin, target, delays, lookup_seed);
+                check_outcome(&net, &config, origin, &run);
+                prop_assert_eq!(run.outcome.stats.failures, 0);
+                prop_assert_eq!(
+                    &run.outcome.result,
+                    &truth,
+                    "kademlia ({:?} replies) missed the true {} closest",
+                    delays,
+                    k
+                );
+                prop_assert_eq!(run.outcome.reason, EndReason::Converged);
+                if !one_hop {
+                    prop_assert!(run.outcome.stats.rounds >= 2, "{:?}", run.outcome.stats);
+                }
+            }
+
+            let config = case.config(StrategyName::QueryRest);
+            let seeds = net.table(origin).closest(&target, config.seed_count());
+            for delays in [Delays::Random, Delays::Fifo] {
+                let run = drive(&mut net, &config, origin, target, delays, lookup_seed);
+                check_outcome(&net, &config, origin, &run);
+                prop_assert_eq!(run.outcome.stats.failures, 0);
+                prop_assert_eq!(run.outcome.reason, EndReason::Converged);
+                prop_assert_eq!(
+                    &run.outcome.result,
+                    &closest_known(&seeds, &run, local, &target, k)
+                );
+            }
+
+            let value = format!("kadlab property value {seed} {l}").into_bytes();
+            let key = net.store(origin, &value, k);
+            let config = case.config(StrategyName::Kademlia);
+            let run = drive_mode(&mut net, &config, origin, key, LookupMode::FindValue, Delays::Random, lookup_seed);
+            check_value_found(&net, &config, &value, &run);
+            net.stored.clear();
+        }
+        prop_assert!(
+            2 * beyond_the_table >= LOOKUPS,
+            "only {} of {} lookups needed more than the origin's table",
+            beyond_the_table,
+            LOOKUPS
+        );
     }
 }
 

@@ -2,8 +2,9 @@
 //! requests in flight among the k closest known contacts not yet asked
 //! (failed ones dropped from that window); after α replies in a row that
 //! bring nothing closer than the best seen, widen to all not-yet-asked of
-//! the k closest (a closer contact narrows back to α); finish when the k
-//! closest known have all answered, and return them.
+//! the k closest, for good (a closer contact later does not narrow it back
+//! to α); finish when the k closest known have all answered, and return
+//! them.
 //!
 //! Node `n` is at distance `n` from the target (see `common`). Unless a test
 //! says otherwise: α = 2, k = 4, every reply takes 10 ms, and replies arrive
@@ -61,21 +62,37 @@ fn the_widened_stage_allows_up_to_k_in_flight() {
 }
 
 #[test]
-fn a_reply_bringing_something_closer_narrows_back_to_alpha() {
-    let net = no_progress_net().answers(40, &[5]).answers(5, &[]);
-    let trace = kademlia().k(5).run(&[20, 30, 40], &net);
+fn widening_is_final_a_closer_reply_does_not_narrow_back_to_alpha() {
+    let net = no_progress_net()
+        .answers(40, &[5, 6, 7])
+        .answers(5, &[])
+        .answers(6, &[])
+        .answers(7, &[]);
+    let setup = kademlia().k(5);
+    let trace = setup.run(&[20, 30, 40], &net);
 
-    // As above up to the widening (50 and 60 asked). Then 40 brings 5, the
-    // best so far: back to α = 2, and 50 and 60 are still in flight, so 5
-    // waits until 50 answers. 60's reply is then outside the window
-    // (5, 20, 30, 40, 50) and 70 is never asked.
+    // As in the first test up to the widening: 50 and 60 go out at 10 ms.
+    // At 20 ms 40 answers first, with 5, 6 and 7, all closer than the best
+    // so far: progress. The window is now 5, 6, 7, 20, 30 and the lookup
+    // stays wide, so all three go out at once beside 50 and 60 (five in
+    // flight). A rule that narrowed back to α = 2 on progress would send
+    // nothing then (50 and 60 fill both slots), and 5, 6 and 7 one at a
+    // time as 50, 60 and 5 answer: batches [5], [6], [7], ending at 40 ms.
     assert_eq!(
         trace.batches,
-        vec![vec![20, 30], vec![40], vec![50, 60], vec![5]]
+        vec![vec![20, 30], vec![40], vec![50, 60], vec![5, 6, 7]]
     );
+    // 5, 6 and 7 answer at 30 ms with nothing: the window has all
+    // answered.
     assert_eq!(trace.reason(), EndReason::Converged);
-    // Exactly the k closest that answered: 60 answered but is not one.
-    assert_eq!(trace.result(), vec![5, 20, 30, 40, 50]);
+    assert_eq!(trace.finished_ms(), 30);
+    // 50 and 60 answered but are no longer among the k closest.
+    assert_eq!(trace.result(), vec![5, 6, 7, 20, 30]);
+
+    let mut driver = Driver::new(&setup, &[20, 30, 40], &net);
+    driver.run_until(|d| d.batches.len() == 4);
+    assert_eq!(driver.lookup.in_flight(), 5);
+    assert_eq!(driver.lookup.parallelism(), 5);
 }
 
 #[test]

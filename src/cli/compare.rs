@@ -140,6 +140,14 @@ fn node_count(s: &str) -> Result<usize, String> {
         .ok_or_else(|| format!("{s:?} is not a node count; use a whole number from 2 to 10000000"))
 }
 
+/// Most lookups a run may ask for, FIND_NODE and FIND_VALUE together: each
+/// is recorded in memory, and ten million already take hours.
+pub const MAX_LOOKUPS: usize = 10_000_000;
+
+/// Most Sybils an eclipse may place: each is a whole simulated node, and
+/// a million already outnumber the largest network worth simulating here.
+pub const MAX_SYBILS: usize = 1_000_000;
+
 /// The network and workload flags shared by `compare` and `sweep`.
 #[derive(Args, Debug, Clone, Default)]
 pub struct NetworkArgs {
@@ -168,7 +176,8 @@ pub struct NetworkArgs {
     /// δ: parallelism of delta (1 to 64).
     #[arg(long)]
     pub delta: Option<usize>,
-    /// Request budget of delta: a number, or "none".
+    /// Request budget of delta: a number, "k" (as many as k, the default)
+    /// or "none".
     #[arg(long)]
     pub budget: Option<Budget>,
     /// d: number of disjoint paths of disjoint (1 to 16).
@@ -305,6 +314,17 @@ impl NetworkArgs {
             .value_lookups
             .or(s.value_lookups)
             .unwrap_or(sim.value_lookups);
+        if sim
+            .lookups
+            .checked_add(sim.value_lookups)
+            .is_none_or(|n| n > MAX_LOOKUPS)
+        {
+            bail!(
+                "--lookups {} plus --value-lookups {} is out of range: allowed is 0 to {MAX_LOOKUPS} lookups in all (also for lookups and value_lookups in [sim])",
+                sim.lookups,
+                sim.value_lookups
+            );
+        }
         sim.loss = self.loss.or(s.loss).unwrap_or(sim.loss);
         sim.unreachable = self
             .unreachable
@@ -331,6 +351,12 @@ impl NetworkArgs {
         }
         a.eclipse = self.eclipse.or(a.eclipse);
         a.sybils = self.sybils.or(s.sybils).unwrap_or(a.sybils);
+        if a.sybils > MAX_SYBILS {
+            bail!(
+                "--sybils {} is out of range: allowed is 1 to {MAX_SYBILS} (also for sybils in [sim])",
+                a.sybils
+            );
+        }
         if a.eclipse.is_some() != (a.sybils > 0) {
             bail!("an eclipse attack needs both a key and Sybils: give --eclipse TARGET_HEX and --sybils S (or eclipse and sybils in [sim])");
         }
@@ -398,8 +424,6 @@ impl NetworkArgs {
 }
 
 impl Resolved {
-    /// Settings of the attack, only when there is one (so reports of honest
-    /// networks keep their shape).
     /// The settings block of the report: the network's
     /// ([`SimConfig::settings`]), the preset, and the lookup parameters the
     /// built-in strategies share.
@@ -409,7 +433,10 @@ impl Resolved {
             ("preset", json!(self.preset)),
             ("alpha", json!(self.lookup.alpha)),
             ("delta", json!(self.lookup.delta)),
-            ("budget", json!(self.lookup.budget.to_string())),
+            (
+                "budget",
+                json!(self.lookup.budget.for_k(self.lookup.k).to_string()),
+            ),
             ("rpc_timeout_ms", json!(self.lookup.rpc_timeout_ms)),
         ] {
             settings.insert(key.to_string(), value);

@@ -57,7 +57,8 @@ pub struct NodeArgs {
     /// δ: parallelism of delta (1 to 64).
     #[arg(long)]
     delta: Option<usize>,
-    /// Request budget of delta: a number, or "none".
+    /// Request budget of delta: a number, "k" (as many as k, the default)
+    /// or "none".
     #[arg(long)]
     budget: Option<Budget>,
     /// d: number of disjoint paths of disjoint (1 to 16).

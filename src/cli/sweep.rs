@@ -14,6 +14,11 @@ use crate::plot::{draw_curves, Series};
 use crate::report::StrategySummary;
 use crate::sim;
 
+/// Most points a sweep may have: each runs the whole workload once per
+/// strategy, so more would run for days (and the list of values alone could
+/// take gigabytes).
+pub const MAX_SWEEP_POINTS: u64 = 1_000;
+
 /// An inclusive range of whole numbers, `FROM..TO` or `FROM..TO/STEP`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Span {
@@ -42,6 +47,12 @@ impl FromStr for Span {
         let step = step.unwrap_or(((to - from) / 9).max(1));
         if step == 0 {
             return Err(bad());
+        }
+        let points = u64::from(to - from) / u64::from(step) + 1;
+        if points > MAX_SWEEP_POINTS {
+            return Err(format!(
+                "{s:?} has {points} points: allowed is 1 to {MAX_SWEEP_POINTS}; use a larger STEP or a shorter range"
+            ));
         }
         Ok(Span { from, to, step })
     }
@@ -160,6 +171,13 @@ pub fn run(args: &SweepArgs) -> Result<()> {
     if strategies.is_empty() {
         bail!("--{parameter}-range applies to none of the chosen --strategies; alpha applies to query-rest, k-active, kademlia and disjoint, delta and budget to delta, paths to disjoint");
     }
+    // Both ends in range means every value is (before any is allocated).
+    for end in [span.from, span.to] {
+        swept
+            .set(&resolved.lookup.with_strategy(strategies[0]), end)
+            .validate()
+            .with_context(|| format!("--{parameter}-range"))?;
+    }
     let values = span.values();
     let configs: Vec<LookupConfig> = strategies
         .iter()
@@ -265,5 +283,9 @@ mod tests {
                 "{bad}"
             );
         }
+        assert_eq!("1..1000/1".parse::<Span>().unwrap().values().len(), 1000);
+        let error = "1..4000000000/1".parse::<Span>().unwrap_err();
+        assert!(error.contains("4000000000 points"), "{error}");
+        assert!(error.contains("1 to 1000"), "{error}");
     }
 }

@@ -14,7 +14,7 @@ use std::sync::Arc;
 use anyhow::{bail, Result};
 use clap::Args;
 
-use crate::cli::compare::NetworkArgs;
+use crate::cli::compare::{NetworkArgs, MAX_LOOKUPS};
 use crate::config::ConfigFile;
 use crate::lookup::{LookupMode, StrategyName};
 use crate::sim;
@@ -45,6 +45,13 @@ pub struct TraceArgs {
 
 /// Run `kadlab trace`.
 pub fn run(args: &TraceArgs) -> Result<()> {
+    if args.lookup >= MAX_LOOKUPS {
+        bail!(
+            "--lookup {} is out of range: allowed is 0 to {}",
+            args.lookup,
+            MAX_LOOKUPS - 1
+        );
+    }
     let mut network = args.network.clone();
     if network.lookups.is_some() || network.value_lookups.is_some() {
         bail!("trace draws one lookup: choose it with --lookup N (0 is the first) instead of --lookups or --value-lookups");

@@ -82,15 +82,32 @@ impl FromStr for StrategyName {
 /// How many requests `delta` may send in all.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Budget {
+    /// As many as the result size k (written `k`), the default: the seed's
+    /// commentary reads δ as "ask about that many nodes", and a budget that
+    /// follows k keeps that reading whatever k a run uses.
+    K,
     /// At most this many.
     Requests(u32),
     /// No limit: ask until the frontier is empty (the seed's literal code).
     Unlimited,
 }
 
+impl Budget {
+    /// This budget for result size `k`: [`Budget::K`] becomes k requests,
+    /// the others stay as they are. Reports print budgets this way, so a
+    /// run with k = 16 shows `budget=16`.
+    pub fn for_k(self, k: usize) -> Budget {
+        match self {
+            Budget::K => Budget::Requests(u32::try_from(k).unwrap_or(u32::MAX)),
+            other => other,
+        }
+    }
+}
+
 impl fmt::Display for Budget {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
+            Budget::K => f.write_str("k"),
             Budget::Requests(n) => write!(f, "{n}"),
             Budget::Unlimited => f.write_str("none"),
         }
@@ -98,14 +115,17 @@ impl fmt::Display for Budget {
 }
 
 /// What `budget` accepts, for every message that mentions it.
-const BUDGET_ALLOWED: &str = "a whole number of requests ≥ 1, or \"none\"";
+const BUDGET_ALLOWED: &str =
+    "a whole number of requests ≥ 1, \"k\" (as many as k, the default) or \"none\"";
 
 impl FromStr for Budget {
     type Err = ConfigError;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        if s == "none" {
-            return Ok(Budget::Unlimited);
+        match s {
+            "none" => return Ok(Budget::Unlimited),
+            "k" => return Ok(Budget::K),
+            _ => {}
         }
         s.parse::<u32>()
             .ok()
@@ -122,6 +142,7 @@ impl FromStr for Budget {
 impl Serialize for Budget {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         match self {
+            Budget::K => s.serialize_str("k"),
             Budget::Requests(n) => s.serialize_u32(*n),
             Budget::Unlimited => s.serialize_str("none"),
         }
@@ -200,7 +221,7 @@ pub struct LookupConfig {
     pub k: usize,
     /// δ: parallelism of `delta`.
     pub delta: usize,
-    /// Total requests `delta` may send.
+    /// Total requests `delta` may send; k unless set.
     pub budget: Budget,
     /// Per-request timeout, in milliseconds.
     pub rpc_timeout_ms: u64,
@@ -220,7 +241,7 @@ impl Default for LookupConfig {
             alpha: 3,
             k: 20,
             delta: 3,
-            budget: Budget::Requests(20),
+            budget: Budget::K,
             rpc_timeout_ms: DEFAULT_RPC_TIMEOUT.as_millis() as u64,
             round_timeout_ms: DEFAULT_RPC_TIMEOUT.as_millis() as u64,
             paths: 4,
@@ -308,7 +329,9 @@ impl LookupConfig {
         match self.strategy {
             StrategyName::Delta => format!(
                 "delta={} budget={} seeds={seeds} k={}",
-                self.delta, self.budget, self.k
+                self.delta,
+                self.budget.for_k(self.k),
+                self.k
             ),
             StrategyName::QueryRest => format!(
                 "alpha={} seeds={seeds} k={} round_timeout_ms={}",
@@ -389,7 +412,7 @@ impl LookupConfig {
             StrategyName::Delta => {
                 let params = DeltaParams {
                     delta: self.delta,
-                    budget: self.budget,
+                    budget: self.budget.for_k(self.k),
                 };
                 Box::new(Lookup::new(spec, seeds, Delta::new(params, target, seeds)))
             }

@@ -25,7 +25,8 @@
 //!   request has a timeout (kept by [`Lookup`](crate::lookup::Lookup));
 //! - the seed has no budget: it asks until the frontier is empty. Its
 //!   commentary reads δ as "ask about δ nodes, then give up", which
-//!   docs/ALGORITHMS.md models as `budget` (default k);
+//!   docs/ALGORITHMS.md models as `budget` (default [`Budget::K`]: k
+//!   requests, whatever k is);
 //!   [`Budget::Unlimited`] is the literal code, with one safety stop: at most
 //!   [`UNLIMITED_CEILING_PER_K`]·k requests. Without it a lookup never ends
 //!   when nodes keep answering with ids nobody asked yet (a liar, or a
@@ -34,7 +35,10 @@
 //!   the literal rule needs 93 requests on average (k = 20, 231 at p95), far
 //!   below the 1,000 of the ceiling;
 //! - the seed would add (and ask) the local node if a reply contained it;
-//!   kadlab never asks or returns itself.
+//!   kadlab never asks or returns itself;
+//! - the reply cap: the seed takes every contact of a reply; kadlab keeps
+//!   the k closest of a reply that holds more (counted in
+//!   `LookupStats::truncated_replies`).
 
 use hashbrown::HashSet;
 
@@ -98,12 +102,18 @@ impl Delta {
         self.frontier.len()
     }
 
-    fn budget_left(&self, ctx: &LookupContext) -> usize {
-        let budget = match self.params.budget {
-            Budget::Unlimited => UNLIMITED_CEILING_PER_K * ctx.k(),
+    /// The most requests the lookup may send in all.
+    fn limit(&self, ctx: &LookupContext) -> usize {
+        match self.params.budget {
+            Budget::K => ctx.k(),
             Budget::Requests(b) => b as usize,
-        };
-        budget.saturating_sub(ctx.stats().requests as usize)
+            Budget::Unlimited => UNLIMITED_CEILING_PER_K * ctx.k(),
+        }
+    }
+
+    fn budget_left(&self, ctx: &LookupContext) -> usize {
+        self.limit(ctx)
+            .saturating_sub(ctx.stats().requests as usize)
     }
 }
 
@@ -156,11 +166,12 @@ impl Rule for Delta {
         let budget = match self.params.budget {
             Budget::Unlimited => format!(
                 "nothing is left to ask (or, as a safety stop, after {} requests)",
-                UNLIMITED_CEILING_PER_K * ctx.k()
+                self.limit(ctx)
             ),
-            Budget::Requests(b) => {
-                format!("its budget of {b} requests is spent or nothing is left to ask")
-            }
+            Budget::K | Budget::Requests(_) => format!(
+                "its budget of {} requests is spent or nothing is left to ask",
+                self.limit(ctx)
+            ),
         };
         format!(
             "up to δ={} in flight, always the closest contact not yet asked; stops when {budget}, and returns the k closest of everything seen, answered or not",
@@ -172,24 +183,19 @@ impl Rule for Delta {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::lookup::{LookupAction, LookupConfig, LookupMode, Reply, StrategyName};
+    use crate::lookup::{
+        LookupAction, LookupConfig, LookupMode, LookupOutcome, Reply, StrategyName,
+    };
 
-    /// Nodes that keep naming ids nobody has asked yet would keep the
-    /// literal rule going for ever; the safety stop ends it.
-    #[test]
-    fn without_a_budget_a_lookup_still_stops_at_the_ceiling() {
-        let config = LookupConfig {
-            strategy: StrategyName::Delta,
-            k: 4,
-            budget: Budget::Unlimited,
-            ..LookupConfig::default()
-        };
+    /// Run a `delta` lookup of `config` where every reply names three ids
+    /// nobody has named before, so only the budget can end it.
+    fn flood(config: &LookupConfig) -> LookupOutcome {
         let id = |n: u32| NodeId::from_sha1(&n.to_be_bytes());
         let spec = config.spec(id(0), id(1), LookupMode::FindNode);
         let mut lookup = config.start_from(spec, &[Contact::simulated(id(2), 2)]);
         let mut next = 3;
         let now = Time::ZERO;
-        let outcome = loop {
+        loop {
             match lookup.poll(now) {
                 LookupAction::Send(to) => {
                     for c in to {
@@ -203,8 +209,70 @@ mod tests {
                 LookupAction::Wait(_) => panic!("every request was answered"),
                 LookupAction::Finished(outcome) => break outcome,
             }
+        }
+    }
+
+    /// Nodes that keep naming ids nobody has asked yet would keep the
+    /// literal rule going for ever; the safety stop ends it.
+    #[test]
+    fn without_a_budget_a_lookup_still_stops_at_the_ceiling() {
+        let config = LookupConfig {
+            strategy: StrategyName::Delta,
+            k: 4,
+            budget: Budget::Unlimited,
+            ..LookupConfig::default()
         };
+        let outcome = flood(&config);
         assert_eq!(outcome.reason, EndReason::BudgetSpent);
         assert_eq!(outcome.stats.requests as usize, UNLIMITED_CEILING_PER_K * 4);
+    }
+
+    /// The default budget is k requests, whatever k is: with k = 16 (the
+    /// eclipse presets) a lookup that would go on stops at 16, and reports
+    /// print `budget=16`.
+    #[test]
+    fn the_default_budget_follows_k() {
+        for k in [1, 16, 20, 40] {
+            let config = LookupConfig {
+                strategy: StrategyName::Delta,
+                k,
+                ..LookupConfig::default()
+            };
+            let outcome = flood(&config);
+            assert_eq!(outcome.reason, EndReason::BudgetSpent, "k = {k}");
+            assert_eq!(outcome.stats.requests as usize, k);
+            assert_eq!(
+                config.describe(),
+                format!("delta=3 budget={k} seeds=3 k={k}")
+            );
+        }
+        // A budget given explicitly does not follow k.
+        let config = LookupConfig {
+            strategy: StrategyName::Delta,
+            k: 16,
+            budget: Budget::Requests(20),
+            ..LookupConfig::default()
+        };
+        assert_eq!(flood(&config).stats.requests, 20);
+    }
+
+    #[test]
+    fn budgets_parse_from_numbers_k_and_none() {
+        let parse = |text: &str| {
+            crate::config::ConfigFile::parse(&format!("[lookup]\n{text}\n"))
+                .map(|f| f.lookup.budget)
+        };
+        assert_eq!(parse("").unwrap(), Budget::K);
+        assert_eq!(parse("budget = 40").unwrap(), Budget::Requests(40));
+        assert_eq!(parse("budget = \"k\"").unwrap(), Budget::K);
+        assert_eq!(parse("budget = \"none\"").unwrap(), Budget::Unlimited);
+        for bad in ["budget = 0", "budget = \"K\"", "budget = -3"] {
+            let error = parse(bad).unwrap_err().to_string();
+            assert!(error.contains("\"k\" (as many as k"), "{bad}: {error}");
+        }
+        assert_eq!("k".parse::<Budget>().unwrap(), Budget::K);
+        assert_eq!(Budget::K.to_string(), "k");
+        assert_eq!(Budget::K.for_k(16), Budget::Requests(16));
+        assert_eq!(Budget::Unlimited.for_k(16), Budget::Unlimited);
     }
 }

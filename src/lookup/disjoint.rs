@@ -24,7 +24,10 @@
 //!   known, the seeds *are* the answer, dealt over d paths), `NoContacts`
 //!   if no path had a contact, and `Exhausted` otherwise;
 //! - with d larger than the number of starting contacts, the extra paths
-//!   start empty and end at once.
+//!   start empty and end at once;
+//! - the reply cap, as in `kademlia`: a reply of more than k contacts
+//!   breaks the protocol; kadlab keeps its k closest (counted in
+//!   `LookupStats::truncated_replies`).
 
 use hashbrown::HashMap;
 

@@ -22,6 +22,9 @@
 //!   never does either (phase 2 waits for k *other* nodes);
 //! - the seed blocks on `rx.recv()` forever if a request never returns;
 //!   here every request has a timeout;
+//! - the reply cap: the seed takes every contact of a reply; kadlab keeps
+//!   the k closest of a reply that holds more (counted in
+//!   `LookupStats::truncated_replies`);
 //! - when phase 2 reaches k answers the seed returns with requests still in
 //!   flight; so does kadlab (their replies are ignored).
 

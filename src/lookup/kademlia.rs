@@ -22,7 +22,10 @@
 //! - "a round brings nothing closer" is counted in replies: α replies in a
 //!   row without a closer contact (failures do not count, as in libp2p);
 //! - with fewer than k answering nodes reachable the lookup ends
-//!   `Exhausted` with those that answered.
+//!   `Exhausted` with those that answered;
+//! - the reply cap: a reply of more than k contacts breaks the protocol;
+//!   kadlab keeps its k closest (counted in
+//!   `LookupStats::truncated_replies`).
 
 use std::collections::BTreeMap;
 

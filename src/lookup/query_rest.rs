@@ -36,7 +36,10 @@
 //! - the seed panics (indexes an empty shortlist) when everything failed
 //!   during the query-rest round; here that ends with `Exhausted`;
 //! - the local node is never added to the shortlist (the seed does not
-//!   filter it).
+//!   filter it);
+//! - the reply cap: the seed appends every contact of a reply; kadlab
+//!   keeps the k closest of a reply that holds more (counted in
+//!   `LookupStats::truncated_replies`).
 //!
 //! Kept quirk: a node removed after failing can be appended again by a later
 //! reply (the seed's `AppendUniqueNetworkNodes` only checks the shortlist);
