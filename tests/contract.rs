@@ -84,8 +84,8 @@ impl Rule for Broken {
 
 fn broken(fault: Fault) -> Contender {
     Contender::new(
-        "broken",
-        format!("{fault:?}"),
+        format!("broken-{fault:?}"),
+        "",
         move |table, target, mode| {
             let seeds = table.closest(&target, 3);
             let spec = LookupConfig::default().spec(*table.local_id(), target, mode);
@@ -298,4 +298,31 @@ fn the_built_in_strategies_keep_the_contract_on_the_simulator() {
             c.name()
         );
     }
+}
+
+#[test]
+fn the_stress_harness_reports_contenders_that_break_the_contract() {
+    let config = kadlab::stress::StressConfig {
+        lookups: 1_000,
+        bootstraps: 20,
+        threads: 1,
+        ..kadlab::stress::StressConfig::default()
+    };
+    let contenders: Vec<Contender> = FAULTS.iter().map(|&(f, _)| broken(f)).collect();
+    let report = kadlab::stress::run_contenders(&config, &contenders, &|_| {})
+        .expect("a valid configuration");
+    assert_eq!(report.hung, 0, "{}", report.to_json());
+    // One row per contender, each with its share of the lookups; those
+    // whose rule got to break the contract (not every lookup gets that
+    // far: some find no seed or the value first) end ContractBroken.
+    for (fault, _) in FAULTS {
+        let row = &report.ended[&format!("broken-{fault:?}")];
+        assert_eq!(row.values().sum::<u64>(), 200, "{fault:?}");
+        let broken = row.get(&EndReason::ContractBroken).copied().unwrap_or(0);
+        assert!(broken > 100, "{fault:?}: {row:?}");
+    }
+    assert!(
+        kadlab::stress::run_contenders(&config, &[], &|_| {}).is_err(),
+        "no contender is refused"
+    );
 }

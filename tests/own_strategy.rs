@@ -232,3 +232,22 @@ fn an_outside_rule_is_traced() {
         "one at a time: {sent:?}"
     );
 }
+
+#[test]
+fn an_outside_rule_goes_through_the_stress_harness() {
+    let config = kadlab::stress::StressConfig {
+        lookups: 2_000,
+        bootstraps: 40,
+        threads: 1,
+        ..kadlab::stress::StressConfig::default()
+    };
+    let kademlia = Contender::from(LookupConfig::default().with_strategy(StrategyName::Kademlia));
+    let report = kadlab::stress::run_contenders(&config, &[one_by_one(20), kademlia], &|_| {})
+        .expect("a valid configuration");
+    assert!(report.passed(), "{}", report.to_json());
+    assert_eq!(report.strategies, ["one-by-one", "kademlia"]);
+    let ended: u64 = report.ended["one-by-one"].values().sum();
+    assert_eq!(ended, 1_000, "every other lookup is ours");
+    assert!(!report.ended["one-by-one"].contains_key(&EndReason::ContractBroken));
+    assert!(report.bootstrap_ended["one-by-one"].values().sum::<u64>() > 0);
+}

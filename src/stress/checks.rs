@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use super::event_loop::Session;
 use super::report::Example;
-use super::MAX_EXAMPLES;
+use super::{Entrants, MAX_EXAMPLES};
 use crate::contact::Contact;
 use crate::id::{NodeId, ID_BITS};
 use crate::lookup::{EndReason, LookupAction, LookupMode, LookupOutcome, LookupStrategy, Reply};
@@ -183,7 +183,7 @@ impl Session<'_> {
             let example = Example {
                 scenario: self.scenario,
                 index: self.index,
-                strategy: self.strategy.as_str().to_string(),
+                strategy: self.entrant_name(),
                 params: self.params(),
                 kind: v.as_str().to_string(),
                 detail: detail(),
@@ -194,13 +194,31 @@ impl Session<'_> {
 
     fn params(&self) -> String {
         let c = &self.lookup_config;
-        format!(
-            "{} {:?} rpc_timeout_ms={} chaos={:?}",
-            c.describe(),
-            self.mode,
-            c.rpc_timeout_ms,
-            self.chaos
-        )
+        match self.entrants {
+            Entrants::BuiltIn(_) => format!(
+                "{} {:?} rpc_timeout_ms={} chaos={:?}",
+                c.describe(),
+                self.mode,
+                c.rpc_timeout_ms,
+                self.chaos
+            ),
+            Entrants::Contenders(all) => format!(
+                "{} {:?} chaos={:?}",
+                all.get(self.entrant).map_or("", |e| e.params()),
+                self.mode,
+                self.chaos
+            ),
+        }
+    }
+
+    /// The name of the strategy (or contender) running, for examples.
+    fn entrant_name(&self) -> String {
+        match self.entrants {
+            Entrants::BuiltIn(_) => self.strategy.as_str().to_string(),
+            Entrants::Contenders(all) => all
+                .get(self.entrant)
+                .map_or_else(String::new, |c| c.name().to_string()),
+        }
     }
 
     pub(super) fn check_input(
@@ -260,7 +278,7 @@ impl Session<'_> {
         let example = Example {
             scenario: self.scenario,
             index: self.index,
-            strategy: self.strategy.as_str().to_string(),
+            strategy: self.entrant_name(),
             params: self.params(),
             kind: format!("hung:{}", hang.as_str()),
             detail,

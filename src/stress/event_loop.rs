@@ -12,7 +12,7 @@ use super::chaos::Chaos;
 use super::checks::{Checks, Hang, Violation};
 use super::report::{Scenario, Tally};
 use super::world::{IdSet, World};
-use super::{StrategyFactory, StressConfig};
+use super::{Entrants, StressConfig};
 use crate::contact::Contact;
 use crate::id::NodeId;
 use crate::lookup::{
@@ -106,7 +106,7 @@ impl Scratch {
 /// the clock.
 pub(super) struct Session<'a> {
     pub(super) config: &'a StressConfig,
-    pub(super) factory: &'a StrategyFactory,
+    pub(super) entrants: Entrants<'a>,
     pub(super) world: &'a World,
     pub(super) scratch: &'a mut Scratch,
     pub(super) tally: &'a mut Tally,
@@ -114,7 +114,11 @@ pub(super) struct Session<'a> {
     pub(super) chaos: Chaos,
     pub(super) scenario: Scenario,
     pub(super) index: u64,
+    /// The built-in strategy whose parameters are drawn (for contenders,
+    /// the draw only shapes the chaos: how many seeds, which timeouts).
     pub(super) strategy: StrategyName,
+    /// Which of the entrants runs this lookup: its row in the report.
+    pub(super) entrant: usize,
     pub(super) started: Time,
     pub(super) now: Time,
     /// The node doing the lookups.

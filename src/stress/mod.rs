@@ -40,6 +40,13 @@
 //! strategy added to [`StrategyName::ALL`] is stressed without a change
 //! here; 30 % of the lookups are FIND_VALUE.
 //!
+//! A strategy written outside the crate goes through the same chaos with
+//! [`run_contenders`]: lookup `i` is then run by `contenders[i % len]`, with
+//! its own parameters, started from a routing table that holds the drawn
+//! seeds. A contender that breaks the lookup contract shows as
+//! `ContractBroken` in its row of `ended`; one that hangs, panics or breaks
+//! an invariant is reported as any strategy would be.
+//!
 //! A million lookups take about 80 s of CPU in a release build (most of it
 //! in the strategies themselves), spread over [`StressConfig::threads`].
 //!
@@ -97,7 +104,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use serde::Serialize;
 
 use crate::contact::Contact;
-use crate::lookup::{ConfigError, LookupConfig, LookupSpec, LookupStrategy};
+use crate::lookup::{ConfigError, Contender, LookupConfig, LookupSpec, LookupStrategy};
 
 pub use checks::{Hang, Violation};
 pub use report::{EndedCounts, Example, Scenario, StressReport};
@@ -223,6 +230,73 @@ pub fn run_with(
     factory: &StrategyFactory,
     progress: &(dyn Fn(u64) + Sync),
 ) -> Result<StressReport, ConfigError> {
+    run_entrants(config, Entrants::BuiltIn(factory), progress)
+}
+
+/// [`run`] with `contenders` instead of the built-in strategies: lookup `i`
+/// (and bootstrap `i`) is run by `contenders[i % len]`, each as it is
+/// entered (its own parameters, k and timeout; only the chaos is drawn).
+/// Its starting contacts, garbage included, are given to it as the routing
+/// table of the local node, since a contender starts from a table. A
+/// contender that breaks the lookup contract shows as
+/// [`EndReason::ContractBroken`](crate::lookup::EndReason) in `ended`, and
+/// one that hangs, panics or breaks an invariant as for any strategy; the
+/// report's rows are the contenders' names.
+///
+/// # Errors
+/// An invalid `config`, or no contender at all.
+pub fn run_contenders(
+    config: &StressConfig,
+    contenders: &[Contender],
+    progress: &(dyn Fn(u64) + Sync),
+) -> Result<StressReport, ConfigError> {
+    if contenders.is_empty() {
+        return Err(ConfigError::OutOfRange {
+            key: "contenders",
+            value: "0".into(),
+            allowed: "at least one contender",
+        });
+    }
+    run_entrants(config, Entrants::Contenders(contenders), progress)
+}
+
+/// Who runs the lookups of a stress run.
+#[derive(Clone, Copy)]
+pub(super) enum Entrants<'a> {
+    /// The built-in strategies, round-robin over
+    /// [`StrategyName::ALL`](crate::lookup::StrategyName::ALL), with
+    /// parameters drawn per lookup and built by this factory.
+    BuiltIn(&'a StrategyFactory),
+    /// Contenders, round-robin, as entered.
+    Contenders(&'a [Contender]),
+}
+
+impl Entrants<'_> {
+    /// How many there are: the report's rows.
+    pub(super) fn len(&self) -> usize {
+        match self {
+            Entrants::BuiltIn(_) => crate::lookup::StrategyName::ALL.len(),
+            Entrants::Contenders(c) => c.len(),
+        }
+    }
+
+    /// The names of the report's rows, in round-robin order.
+    pub(super) fn names(&self) -> Vec<String> {
+        match self {
+            Entrants::BuiltIn(_) => crate::lookup::StrategyName::ALL
+                .iter()
+                .map(|s| s.as_str().to_string())
+                .collect(),
+            Entrants::Contenders(c) => c.iter().map(|c| c.name().to_string()).collect(),
+        }
+    }
+}
+
+fn run_entrants(
+    config: &StressConfig,
+    entrants: Entrants<'_>,
+    progress: &(dyn Fn(u64) + Sync),
+) -> Result<StressReport, ConfigError> {
     config.validate()?;
     let mut tasks: Vec<(Range<u64>, Range<u64>)> = Vec::new();
     let mut start = 0;
@@ -250,7 +324,7 @@ pub fn run_with(
             let Some((lookups, bootstraps)) = tasks.get(t) else {
                 break;
             };
-            let tally = run_task(config, factory, lookups.clone(), bootstraps.clone());
+            let tally = run_task(config, entrants, lookups.clone(), bootstraps.clone());
             progress((lookups.end - lookups.start) + (bootstraps.end - bootstraps.start));
             out.push((t, tally));
         }
@@ -271,11 +345,11 @@ pub fn run_with(
         })
     };
     done.sort_by_key(|(t, _)| *t);
-    let mut total = Tally::new();
+    let mut total = Tally::new(entrants.len());
     for (_, tally) in done {
         total.merge(tally);
     }
-    Ok(total.into_report(config))
+    Ok(total.into_report(config, &entrants.names()))
 }
 
 /// Run chaos lookups `lookups` and bootstraps `bootstraps` (indices as in
@@ -288,6 +362,7 @@ pub fn run_range(
     factory: &StrategyFactory,
 ) -> Result<StressReport, ConfigError> {
     config.validate()?;
-    let tally = run_task(config, factory, lookups, bootstraps);
-    Ok(tally.into_report(config))
+    let entrants = Entrants::BuiltIn(factory);
+    let tally = run_task(config, entrants, lookups, bootstraps);
+    Ok(tally.into_report(config, &entrants.names()))
 }

@@ -386,21 +386,22 @@ mod tests {
     use rand_chacha::ChaCha8Rng;
 
     use super::*;
+    use crate::lookup::StrategyName;
     use crate::stress::chaos::Chaos;
     use crate::stress::event_loop::Scratch;
     use crate::stress::report::Tally;
     use crate::stress::scenarios::Shared;
     use crate::stress::world::World;
-    use crate::stress::{standard_factory, Scenario, StressConfig};
+    use crate::stress::{standard_factory, Entrants, Scenario, StressConfig};
 
     #[test]
     fn replies_bring_closer_nodes() {
         let config = StressConfig::default();
         let mut shared = Shared {
             config: &config,
-            factory: &standard_factory,
+            entrants: Entrants::BuiltIn(&standard_factory),
             scratch: Scratch::new(),
-            tally: Tally::new(),
+            tally: Tally::new(StrategyName::ALL.len()),
         };
         let mut rng = ChaCha8Rng::seed_from_u64(3);
         let world = World::new(&mut rng);

@@ -7,7 +7,7 @@ use serde::Serialize;
 use super::chaos::Inject;
 use super::checks::{Hang, Violation};
 use super::{StressConfig, MAX_EXAMPLES};
-use crate::lookup::{EndReason, StrategyName};
+use crate::lookup::EndReason;
 
 /// Which kind of run an [`Example`] comes from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -52,7 +52,8 @@ pub struct StressReport {
     pub k: usize,
     /// The configured α (lookups draw theirs up to twice it).
     pub alpha: usize,
-    /// The strategies, in [`StrategyName::ALL`] order.
+    /// The strategies (or contenders), in round-robin order: lookup `i`
+    /// ran with `strategies[i % len]`.
     pub strategies: Vec<String>,
     /// Chaos lookups run.
     pub lookups: u64,
@@ -139,8 +140,9 @@ pub(super) fn reason_index(reason: EndReason) -> usize {
 }
 
 impl Tally {
-    pub(super) fn new() -> Tally {
-        let per_strategy = vec![vec![0; EndReason::ALL.len() + 1]; StrategyName::ALL.len()];
+    /// An empty tally for `entrants` strategies (the report's rows).
+    pub(super) fn new(entrants: usize) -> Tally {
+        let per_strategy = vec![vec![0; EndReason::ALL.len() + 1]; entrants];
         Tally {
             lookups: 0,
             find_value: 0,
@@ -208,31 +210,25 @@ impl Tally {
         self.examples.truncate(MAX_EXAMPLES);
     }
 
-    pub(super) fn into_report(mut self, config: &StressConfig) -> StressReport {
+    /// The report, with `names` for the rows of `ended`.
+    pub(super) fn into_report(mut self, config: &StressConfig, names: &[String]) -> StressReport {
+        // Rows of entrants that share a name are added up.
         let ended = |counts: &[Vec<u64>]| -> EndedCounts {
-            StrategyName::ALL
-                .iter()
-                .zip(counts)
-                .map(|(s, c)| {
-                    let by_reason = EndReason::ALL
-                        .iter()
-                        .zip(c)
-                        .filter(|(_, n)| **n > 0)
-                        .map(|(r, n)| (*r, *n))
-                        .collect();
-                    (s.as_str().to_string(), by_reason)
-                })
-                .collect()
+            let mut out = EndedCounts::new();
+            for (name, c) in names.iter().zip(counts) {
+                let row = out.entry(name.clone()).or_default();
+                for (r, n) in EndReason::ALL.iter().zip(c).filter(|(_, n)| **n > 0) {
+                    *row.entry(*r).or_default() += *n;
+                }
+            }
+            out
         };
         self.examples.sort();
         StressReport {
             seed: config.seed,
             k: config.k,
             alpha: config.alpha,
-            strategies: StrategyName::ALL
-                .iter()
-                .map(|s| s.as_str().to_string())
-                .collect(),
+            strategies: names.to_vec(),
             lookups: self.lookups,
             find_value_lookups: self.find_value,
             bootstraps: self.bootstraps,

@@ -13,10 +13,12 @@ use super::checks::Hang;
 use super::event_loop::{Scratch, Session};
 use super::report::{reason_index, Scenario, Tally};
 use super::world::{Resolved, World};
-use super::{StrategyFactory, StressConfig, BOOTSTRAPS_PER_WORLD, LOOKUPS_PER_WORLD};
+use super::{Entrants, StressConfig, BOOTSTRAPS_PER_WORLD, LOOKUPS_PER_WORLD};
 use crate::contact::Contact;
 use crate::id::{NodeId, ID_LEN};
-use crate::lookup::{EndReason, LookupConfig, LookupMode, StrategyName};
+use crate::lookup::{
+    EndReason, LookupConfig, LookupMode, LookupSpec, LookupStrategy, StrategyName,
+};
 use crate::routing::{RoutingConfig, RoutingTable};
 use crate::time::Time;
 
@@ -35,10 +37,9 @@ fn rng_for(seed: u64, domain: u64, index: u64) -> ChaCha8Rng {
     rng
 }
 
-/// Strategy of lookup (or bootstrap) `index`: round-robin.
-fn strategy_of(index: u64) -> (usize, StrategyName) {
-    let i = (index % StrategyName::ALL.len() as u64) as usize;
-    (i, StrategyName::ALL[i])
+/// The built-in strategy of lookup (or bootstrap) `index`: round-robin.
+fn strategy_of(index: u64) -> StrategyName {
+    StrategyName::ALL[(index % StrategyName::ALL.len() as u64) as usize]
 }
 
 fn random_bytes(rng: &mut ChaCha8Rng, len: Range<usize>) -> Vec<u8> {
@@ -59,7 +60,7 @@ fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
 
 pub(super) struct Shared<'a> {
     pub(super) config: &'a StressConfig,
-    pub(super) factory: &'a StrategyFactory,
+    pub(super) entrants: Entrants<'a>,
     pub(super) scratch: Scratch,
     pub(super) tally: Tally,
 }
@@ -74,12 +75,15 @@ impl Shared<'_> {
     ) -> Session<'s> {
         self.scratch.new_session(world.len());
         let chaos = Chaos::draw(&mut rng);
-        let (_, strategy) = strategy_of(index);
+        let strategy = strategy_of(index);
+        // Built-in strategy `i % 5` is row `i % 5`; contender `i % n`, row
+        // `i % n`.
+        let entrant = (index % self.entrants.len().max(1) as u64) as usize;
         let value = random_bytes(&mut rng, 1..65);
         let bad_value = random_bytes(&mut rng, 0..81);
         Session {
             config: self.config,
-            factory: self.factory,
+            entrants: self.entrants,
             world,
             scratch: &mut self.scratch,
             tally: &mut self.tally,
@@ -88,6 +92,7 @@ impl Shared<'_> {
             scenario,
             index,
             strategy,
+            entrant,
             started: Time::ZERO,
             now: Time::ZERO,
             local: NodeId::ZERO,
@@ -155,7 +160,7 @@ impl Shared<'_> {
         let spec = lookup_config.spec(s.local, target, mode);
         s.tally.lookups += 1;
         let result = catch_unwind(AssertUnwindSafe(|| {
-            let mut lookup = (s.factory)(&lookup_config, spec, &seeds);
+            let (mut lookup, spec) = s.start(&lookup_config, spec, &seeds, None);
             s.drive(&mut *lookup, &spec, &seeds, None)
         }));
         s.record(result, false);
@@ -240,7 +245,7 @@ impl Shared<'_> {
 
 impl Session<'_> {
     fn record(&mut self, result: std::thread::Result<Result<EndReason, Hang>>, bootstrap: bool) {
-        let (i, _) = strategy_of(self.index);
+        let i = self.entrant;
         match result {
             Ok(Ok(reason)) => {
                 let ended = if bootstrap {
@@ -272,28 +277,71 @@ impl Session<'_> {
         if let Some(b) = self.local.bucket_index(&target) {
             table.touch_bucket(b, self.now);
         }
-        let seeds = table.closest(&target, config.seed_count());
+        let seeds = match self.entrants {
+            Entrants::BuiltIn(_) => table.closest(&target, config.seed_count()),
+            // A contender may start from any contact of the table.
+            Entrants::Contenders(_) => table.closest(&target, table.len()),
+        };
         let spec = config.spec(self.local, target, LookupMode::FindNode);
         let result = catch_unwind(AssertUnwindSafe(|| {
-            let mut lookup = (self.factory)(config, spec, &seeds);
+            let (mut lookup, spec) = self.start(config, spec, &seeds, Some(table));
             self.drive(&mut *lookup, &spec, &seeds, Some(table))
         }));
         self.record(result, true);
+    }
+
+    /// Start the lookup of `spec`: a built-in strategy from the drawn
+    /// `config` and the raw `seeds`, or the session's contender from
+    /// `table` (a chaos lookup has none: its seeds, garbage and all, are
+    /// put in a fresh table of the local node, as a contender starts from a
+    /// table). The spec the checks hold the lookup to comes back with it:
+    /// a contender's own k and timeout.
+    fn start(
+        &self,
+        config: &LookupConfig,
+        spec: LookupSpec,
+        seeds: &[Contact],
+        table: Option<&RoutingTable>,
+    ) -> (Box<dyn LookupStrategy>, LookupSpec) {
+        let contender = match self.entrants {
+            Entrants::BuiltIn(factory) => return (factory(config, spec, seeds), spec),
+            Entrants::Contenders(all) => &all[self.entrant],
+        };
+        let spec = LookupSpec {
+            k: contender.k(),
+            rpc_timeout: contender.rpc_timeout(),
+            ..spec
+        };
+        let lookup = match table {
+            Some(table) => contender.start(table, spec.target, spec.mode),
+            None => {
+                let routing = RoutingConfig {
+                    k: contender.k().max(1),
+                    ..RoutingConfig::default()
+                };
+                let mut table = RoutingTable::new(spec.local, routing, self.now);
+                for &c in seeds {
+                    let _ = table.update(c, self.now);
+                }
+                contender.start(&table, spec.target, spec.mode)
+            }
+        };
+        (lookup, spec)
     }
 }
 
 /// Run lookups and bootstraps, on this thread.
 pub(super) fn run_task(
     config: &StressConfig,
-    factory: &StrategyFactory,
+    entrants: Entrants<'_>,
     lookups: Range<u64>,
     bootstraps: Range<u64>,
 ) -> Tally {
     let mut shared = Shared {
         config,
-        factory,
+        entrants,
         scratch: Scratch::new(),
-        tally: Tally::new(),
+        tally: Tally::new(entrants.len()),
     };
     let mut world: Option<(u64, World)> = None;
     for index in lookups {
