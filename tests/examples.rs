@@ -1,12 +1,8 @@
 //! Every example runs, and its narration says when and why the lookup
 //! stopped and shows the behaviour its doc comment tells the reader to look
 //! for. The example files are compiled in here as modules, so `cargo test`
-//! runs their `narrate` functions directly (no `cargo run`).
-
-// Each example is its own binary and so declares the shared narration
-// (`examples/common/mod.rs`) itself; compiled together here, each brings its
-// own copy of it, which is harmless.
-#![allow(clippy::duplicate_mod)]
+//! runs their `story` functions directly (no `cargo run`); the narration
+//! itself is the library's (`kadlab::narrate`).
 
 use std::io;
 
@@ -31,10 +27,10 @@ mod query_rest;
 #[path = "../examples/side_by_side.rs"]
 mod side_by_side;
 
-/// What `narrate` wrote.
-fn narration(narrate: impl FnOnce(&mut Vec<u8>) -> io::Result<()>) -> String {
+/// What `story` wrote.
+fn narration(story: impl FnOnce(&mut Vec<u8>) -> io::Result<()>) -> String {
     let mut out = Vec::new();
-    narrate(&mut out).expect("writing to a Vec never fails");
+    story(&mut out).expect("writing to a Vec never fails");
     String::from_utf8(out).expect("the narration is UTF-8")
 }
 
@@ -71,7 +67,7 @@ fn assert_every_request_told(text: &str) {
 
 #[test]
 fn delta_example_returns_nodes_that_never_answered() {
-    let text = narration(delta::narrate);
+    let text = narration(delta::story);
     assert_every_request_told(&text);
     assert_eq!(stop_reason(&text), EndReason::BudgetSpent, "{text}");
     assert!(text.contains("its budget of 8 requests is spent"), "{text}");
@@ -81,7 +77,7 @@ fn delta_example_returns_nodes_that_never_answered() {
 
 #[test]
 fn query_rest_example_enters_its_query_the_rest_round() {
-    let text = narration(query_rest::narrate);
+    let text = narration(query_rest::story);
     assert_every_request_told(&text);
     assert_eq!(stop_reason(&text), EndReason::Converged, "{text}");
     assert!(text.contains("rule: round 2"), "{text}");
@@ -90,7 +86,7 @@ fn query_rest_example_enters_its_query_the_rest_round() {
 
 #[test]
 fn k_active_example_switches_to_phase_2() {
-    let text = narration(k_active::narrate);
+    let text = narration(k_active::story);
     assert_every_request_told(&text);
     assert_eq!(stop_reason(&text), EndReason::Converged, "{text}");
     assert!(text.contains("rule: phase 1"), "{text}");
@@ -100,7 +96,7 @@ fn k_active_example_switches_to_phase_2() {
 
 #[test]
 fn kademlia_example_widens() {
-    let text = narration(kademlia::narrate);
+    let text = narration(kademlia::story);
     assert_every_request_told(&text);
     assert_eq!(stop_reason(&text), EndReason::Converged, "{text}");
     assert!(text.contains("rule: widened"), "{text}");
@@ -110,7 +106,7 @@ fn kademlia_example_widens() {
 
 #[test]
 fn disjoint_example_labels_every_request_with_its_path() {
-    let text = narration(disjoint::narrate);
+    let text = narration(disjoint::story);
     assert_every_request_told(&text);
     assert!(EndReason::ALL.contains(&stop_reason(&text)), "{text}");
     for p in 0..4 {
@@ -126,7 +122,7 @@ fn disjoint_example_labels_every_request_with_its_path() {
 
 #[test]
 fn side_by_side_example_compares_every_strategy() {
-    let text = narration(side_by_side::narrate);
+    let text = narration(side_by_side::story);
     for s in kadlab::lookup::StrategyName::ALL {
         assert!(
             text.contains(&format!("\n{:<11} ", s.as_str())),
@@ -144,5 +140,5 @@ fn side_by_side_example_compares_every_strategy() {
 
 #[test]
 fn narration_is_deterministic() {
-    assert_eq!(narration(kademlia::narrate), narration(kademlia::narrate));
+    assert_eq!(narration(kademlia::story), narration(kademlia::story));
 }
