@@ -9,6 +9,9 @@ use std::io;
 use kadlab::lookup::EndReason;
 
 #[allow(dead_code)]
+#[path = "../examples/custom_strategy.rs"]
+mod custom_strategy;
+#[allow(dead_code)]
 #[path = "../examples/delta.rs"]
 mod delta;
 #[allow(dead_code)]
@@ -136,6 +139,40 @@ fn side_by_side_example_compares_every_strategy() {
     assert!(text.contains("stopped with BudgetSpent"), "{text}");
     assert!(text.contains("stopped with Converged"), "{text}");
     assert!(text.contains("nodes that never answered"), "{text}");
+}
+
+#[test]
+fn custom_strategy_example_compares_and_tells_an_outside_rule() {
+    let text = narration(|out| custom_strategy::story(out, &custom_strategy::network()));
+    // The compare table has a row for the outside rule, beside the
+    // built-in ones, and it converged on every FIND_NODE lookup.
+    let row = text
+        .lines()
+        .find(|l| l.starts_with("greedy-fallback "))
+        .unwrap_or_else(|| panic!("no greedy-fallback row in:\n{text}"));
+    assert!(row.contains("alpha=1→3 seeds=20 k=20"), "{row}");
+    assert!(row.ends_with("Converged:200"), "{row}");
+    for s in kadlab::lookup::StrategyName::ALL {
+        assert!(
+            text.lines().any(|l| l.starts_with(&format!("{s} "))),
+            "{s} row in {text}"
+        );
+    }
+    // The narration names the rule, tells its own phases, accounts for
+    // every request and ends with a reason; the rule returns only nodes
+    // that answered.
+    let story = text
+        .split_once("== greedy-fallback (alpha=1→3 seeds=8 k=8) ==")
+        .map(|(_, story)| story)
+        .unwrap_or_else(|| panic!("no greedy-fallback narration in:\n{text}"));
+    assert_every_request_told(story);
+    assert_eq!(stop_reason(story), EndReason::Converged, "{story}");
+    assert!(
+        story.contains("rule: greedy: one request at a time"),
+        "{story}"
+    );
+    assert!(story.contains("rule: fallback ("), "{story}");
+    assert!(story.contains("Every returned node answered"), "{story}");
 }
 
 #[test]
