@@ -24,20 +24,17 @@
 //!   and `·` (never asked), and misses true closest nodes that did answer:
 //!   compare its recall with the `kademlia` example's.
 
-#[allow(dead_code)] // each example uses part of the shared narration
-#[path = "common/mod.rs"]
-mod common;
-
 use std::io::{self, Write};
 
-use kadlab::lookup::StrategyName;
+use kadlab::lookup::{Contender, StrategyName};
+use kadlab::narrate;
 
 /// Run the lookup and tell it on `out`.
-pub fn narrate(out: &mut impl Write) -> io::Result<()> {
-    common::tell(out, StrategyName::Delta)?;
-    out.flush()
+pub fn story(out: &mut impl Write) -> io::Result<()> {
+    narrate::tell(out, &Contender::from(narrate::lookup(StrategyName::Delta)))?;
+    Ok(())
 }
 
 fn main() -> io::Result<()> {
-    narrate(&mut io::stdout().lock())
+    story(&mut io::stdout().lock())
 }

@@ -26,24 +26,24 @@
 //!   nodes that answered over all paths; it costs more requests than
 //!   `kademlia` (compare the `Cost:` lines), a cost that grows with d.
 //!
-//! The path of each request is read from the rule itself
-//! (`Disjoint::owner`): a node keeps the path that claimed it, so asking
-//! after the lookup labels every request exactly.
-
-#[allow(dead_code)] // each example uses part of the shared narration
-#[path = "common/mod.rs"]
-mod common;
+//! The path of each request is read from the strategy itself, after the
+//! lookup (`LookupStrategy::path_of`): a node keeps the path that claimed
+//! it, so asking after the lookup labels every request exactly.
 
 use std::io::{self, Write};
 
-use kadlab::lookup::StrategyName;
+use kadlab::lookup::{Contender, StrategyName};
+use kadlab::narrate;
 
 /// Run the lookup and tell it on `out`.
-pub fn narrate(out: &mut impl Write) -> io::Result<()> {
-    common::tell(out, StrategyName::Disjoint)?;
-    out.flush()
+pub fn story(out: &mut impl Write) -> io::Result<()> {
+    narrate::tell(
+        out,
+        &Contender::from(narrate::lookup(StrategyName::Disjoint)),
+    )?;
+    Ok(())
 }
 
 fn main() -> io::Result<()> {
-    narrate(&mut io::stdout().lock())
+    story(&mut io::stdout().lock())
 }

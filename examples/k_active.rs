@@ -24,20 +24,20 @@
 //!   waiting for the requests still out, and returns the k closest nodes
 //!   that answered: no dead entry in its result.
 
-#[allow(dead_code)] // each example uses part of the shared narration
-#[path = "common/mod.rs"]
-mod common;
-
 use std::io::{self, Write};
 
-use kadlab::lookup::StrategyName;
+use kadlab::lookup::{Contender, StrategyName};
+use kadlab::narrate;
 
 /// Run the lookup and tell it on `out`.
-pub fn narrate(out: &mut impl Write) -> io::Result<()> {
-    common::tell(out, StrategyName::KActive)?;
-    out.flush()
+pub fn story(out: &mut impl Write) -> io::Result<()> {
+    narrate::tell(
+        out,
+        &Contender::from(narrate::lookup(StrategyName::KActive)),
+    )?;
+    Ok(())
 }
 
 fn main() -> io::Result<()> {
-    narrate(&mut io::stdout().lock())
+    story(&mut io::stdout().lock())
 }

@@ -26,20 +26,20 @@
 //!   failed, have all answered, and returns exactly those: every node in the
 //!   result answered, so none of them is a dead entry.
 
-#[allow(dead_code)] // each example uses part of the shared narration
-#[path = "common/mod.rs"]
-mod common;
-
 use std::io::{self, Write};
 
-use kadlab::lookup::StrategyName;
+use kadlab::lookup::{Contender, StrategyName};
+use kadlab::narrate;
 
 /// Run the lookup and tell it on `out`.
-pub fn narrate(out: &mut impl Write) -> io::Result<()> {
-    common::tell(out, StrategyName::Kademlia)?;
-    out.flush()
+pub fn story(out: &mut impl Write) -> io::Result<()> {
+    narrate::tell(
+        out,
+        &Contender::from(narrate::lookup(StrategyName::Kademlia)),
+    )?;
+    Ok(())
 }
 
 fn main() -> io::Result<()> {
-    narrate(&mut io::stdout().lock())
+    story(&mut io::stdout().lock())
 }

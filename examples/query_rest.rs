@@ -25,20 +25,20 @@
 //! - failed nodes leave the shortlist, but a later reply can bring them
 //!   back: the result can hold nodes marked `✗` that never answered.
 
-#[allow(dead_code)] // each example uses part of the shared narration
-#[path = "common/mod.rs"]
-mod common;
-
 use std::io::{self, Write};
 
-use kadlab::lookup::StrategyName;
+use kadlab::lookup::{Contender, StrategyName};
+use kadlab::narrate;
 
 /// Run the lookup and tell it on `out`.
-pub fn narrate(out: &mut impl Write) -> io::Result<()> {
-    common::tell(out, StrategyName::QueryRest)?;
-    out.flush()
+pub fn story(out: &mut impl Write) -> io::Result<()> {
+    narrate::tell(
+        out,
+        &Contender::from(narrate::lookup(StrategyName::QueryRest)),
+    )?;
+    Ok(())
 }
 
 fn main() -> io::Result<()> {
-    narrate(&mut io::stdout().lock())
+    story(&mut io::stdout().lock())
 }

@@ -124,6 +124,7 @@ pub mod contact;
 pub mod driver;
 pub mod id;
 pub mod lookup;
+pub mod narrate;
 pub mod node;
 pub mod plot;
 pub mod protocol;

@@ -1,17 +1,16 @@
 //! Every example runs, and its narration says when and why the lookup
 //! stopped and shows the behaviour its doc comment tells the reader to look
 //! for. The example files are compiled in here as modules, so `cargo test`
-//! runs their `narrate` functions directly (no `cargo run`).
-
-// Each example is its own binary and so declares the shared narration
-// (`examples/common/mod.rs`) itself; compiled together here, each brings its
-// own copy of it, which is harmless.
-#![allow(clippy::duplicate_mod)]
+//! runs their `story` functions directly (no `cargo run`); the narration
+//! itself is the library's (`kadlab::narrate`).
 
 use std::io;
 
 use kadlab::lookup::EndReason;
 
+#[allow(dead_code)]
+#[path = "../examples/custom_strategy.rs"]
+mod custom_strategy;
 #[allow(dead_code)]
 #[path = "../examples/delta.rs"]
 mod delta;
@@ -31,10 +30,10 @@ mod query_rest;
 #[path = "../examples/side_by_side.rs"]
 mod side_by_side;
 
-/// What `narrate` wrote.
-fn narration(narrate: impl FnOnce(&mut Vec<u8>) -> io::Result<()>) -> String {
+/// What `story` wrote.
+fn narration(story: impl FnOnce(&mut Vec<u8>) -> io::Result<()>) -> String {
     let mut out = Vec::new();
-    narrate(&mut out).expect("writing to a Vec never fails");
+    story(&mut out).expect("writing to a Vec never fails");
     String::from_utf8(out).expect("the narration is UTF-8")
 }
 
@@ -71,7 +70,7 @@ fn assert_every_request_told(text: &str) {
 
 #[test]
 fn delta_example_returns_nodes_that_never_answered() {
-    let text = narration(delta::narrate);
+    let text = narration(delta::story);
     assert_every_request_told(&text);
     assert_eq!(stop_reason(&text), EndReason::BudgetSpent, "{text}");
     assert!(text.contains("its budget of 8 requests is spent"), "{text}");
@@ -81,7 +80,7 @@ fn delta_example_returns_nodes_that_never_answered() {
 
 #[test]
 fn query_rest_example_enters_its_query_the_rest_round() {
-    let text = narration(query_rest::narrate);
+    let text = narration(query_rest::story);
     assert_every_request_told(&text);
     assert_eq!(stop_reason(&text), EndReason::Converged, "{text}");
     assert!(text.contains("rule: round 2"), "{text}");
@@ -90,7 +89,7 @@ fn query_rest_example_enters_its_query_the_rest_round() {
 
 #[test]
 fn k_active_example_switches_to_phase_2() {
-    let text = narration(k_active::narrate);
+    let text = narration(k_active::story);
     assert_every_request_told(&text);
     assert_eq!(stop_reason(&text), EndReason::Converged, "{text}");
     assert!(text.contains("rule: phase 1"), "{text}");
@@ -100,7 +99,7 @@ fn k_active_example_switches_to_phase_2() {
 
 #[test]
 fn kademlia_example_widens() {
-    let text = narration(kademlia::narrate);
+    let text = narration(kademlia::story);
     assert_every_request_told(&text);
     assert_eq!(stop_reason(&text), EndReason::Converged, "{text}");
     assert!(text.contains("rule: widened"), "{text}");
@@ -110,7 +109,7 @@ fn kademlia_example_widens() {
 
 #[test]
 fn disjoint_example_labels_every_request_with_its_path() {
-    let text = narration(disjoint::narrate);
+    let text = narration(disjoint::story);
     assert_every_request_told(&text);
     // The paths together found k answering nodes.
     assert_eq!(stop_reason(&text), EndReason::Converged, "{text}");
@@ -127,7 +126,7 @@ fn disjoint_example_labels_every_request_with_its_path() {
 
 #[test]
 fn side_by_side_example_compares_every_strategy() {
-    let text = narration(side_by_side::narrate);
+    let text = narration(side_by_side::story);
     for s in kadlab::lookup::StrategyName::ALL {
         assert!(
             text.contains(&format!("\n{:<11} ", s.as_str())),
@@ -144,6 +143,40 @@ fn side_by_side_example_compares_every_strategy() {
 }
 
 #[test]
+fn custom_strategy_example_compares_and_tells_an_outside_rule() {
+    let text = narration(|out| custom_strategy::story(out, &custom_strategy::network()));
+    // The compare table has a row for the outside rule, beside the
+    // built-in ones, and it converged on every FIND_NODE lookup.
+    let row = text
+        .lines()
+        .find(|l| l.starts_with("greedy-fallback "))
+        .unwrap_or_else(|| panic!("no greedy-fallback row in:\n{text}"));
+    assert!(row.contains("alpha=1→3 seeds=20 k=20"), "{row}");
+    assert!(row.ends_with("Converged:200"), "{row}");
+    for s in kadlab::lookup::StrategyName::ALL {
+        assert!(
+            text.lines().any(|l| l.starts_with(&format!("{s} "))),
+            "{s} row in {text}"
+        );
+    }
+    // The narration names the rule, tells its own phases, accounts for
+    // every request and ends with a reason; the rule returns only nodes
+    // that answered.
+    let story = text
+        .split_once("== greedy-fallback (alpha=1→3 seeds=8 k=8) ==")
+        .map(|(_, story)| story)
+        .unwrap_or_else(|| panic!("no greedy-fallback narration in:\n{text}"));
+    assert_every_request_told(story);
+    assert_eq!(stop_reason(story), EndReason::Converged, "{story}");
+    assert!(
+        story.contains("rule: greedy: one request at a time"),
+        "{story}"
+    );
+    assert!(story.contains("rule: fallback ("), "{story}");
+    assert!(story.contains("Every returned node answered"), "{story}");
+}
+
+#[test]
 fn narration_is_deterministic() {
-    assert_eq!(narration(kademlia::narrate), narration(kademlia::narrate));
+    assert_eq!(narration(kademlia::story), narration(kademlia::story));
 }

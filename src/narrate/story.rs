@@ -1,365 +1,19 @@
-//! Narration shared by the examples.
-//!
-//! Every example builds a small simulated network ([`World`]), runs one
-//! lookup through the same driver the simulator and the UDP node use
-//! ([`run`]), and tells the story of that lookup from the driver's own
-//! events ([`narrate`]). Nothing here knows any strategy's rule: what a
-//! strategy decided is read from its [`DriverEvent`]s (whom it asked, what
-//! came back, what failed, how it ended), and *why* it decided so is the
-//! strategy's own words, [`DriverEvent::Phase`] (its
-//! `LookupStrategy::phase()`), printed whenever they change. What this code
-//! adds are facts only the narrator can see: each contact's distance and
-//! rank among the contacts heard of so far, what the simulator knows about
-//! a silent node (offline, or a lost datagram), and how the result compares
-//! with the true k closest. The one strategy-specific hook is `disjoint`'s
-//! path of each node, read from the rule itself (`Disjoint::owner`).
-//!
-//! Every request ends in exactly one `Replied` or `Failed` event, unless the
-//! lookup finished while it was still in flight. That includes the requests
-//! the lookup gives up on by itself (at its own deadline, or by a rule's
-//! timer: a `query-rest` round timeout shorter than the request timeout),
-//! which come as a `Failed` timeout at the moment it gave up; one that came
-//! sooner than the request timeout was the rule giving up early.
+//! The story of one [`Recording`]: every event in words, how the lookup
+//! ended, and its result against the truth.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 use std::io::{self, Write};
-use std::sync::Arc;
 use std::time::Duration;
 
-use kadlab::contact::Contact;
-use kadlab::driver::{lock, Clock, DriverEvent};
-use kadlab::id::{Distance, NodeId};
-use kadlab::lookup::disjoint::{Disjoint, DisjointParams};
-use kadlab::lookup::{
-    Budget, EndReason, Lookup, LookupConfig, LookupMode, LookupOutcome, StrategyName,
-};
-use kadlab::sim::{self, ChurnModel, LookupTask, SimConfig, SimNetwork};
-use kadlab::time::Time;
-use kadlab::transport::TransportError;
+use crate::contact::Contact;
+use crate::driver::DriverEvent;
+use crate::id::{Distance, NodeId};
+use crate::lookup::{EndReason, LookupOutcome};
+use crate::time::Time;
+use crate::transport::TransportError;
 
-/// Which FIND_NODE task of [`network`] the examples run.
-pub const TASK: usize = 3;
-
-/// The network every example runs on, so that their stories can be
-/// compared line by line: 128 nodes with exponential sessions of an hour
-/// (and equal downtimes, so about half are offline at any moment), an hour
-/// of churn with a bucket refresh every 15 minutes, then the lookup within
-/// the next minute. Routing tables therefore hold some contacts that have
-/// left, which is where the strategies differ. No datagram loss, so every
-/// silent node is an offline one. Seed 7, task 3: a lookup whose first
-/// replies point at closer nodes that turn out to be offline.
-pub fn network() -> SimConfig {
-    SimConfig {
-        nodes: 128,
-        k: 8,
-        lookups: TASK + 1,
-        value_lookups: 0,
-        loss: 0.0,
-        churn: ChurnModel::Exponential {
-            mean: Duration::from_secs(3600),
-        },
-        lookup_window: Duration::from_secs(60),
-        seed: 7,
-        ..SimConfig::default()
-    }
-}
-
-/// The lookup settings of the examples: `strategy` with k = 8 (short
-/// stories), and the defaults otherwise (α = 3, δ = 3, d = 4 paths, 2 s
-/// timeouts), except `delta`'s budget, k as in docs/ALGORITHMS.md.
-pub fn lookup(strategy: StrategyName) -> LookupConfig {
-    let k = network().k;
-    LookupConfig {
-        strategy,
-        k,
-        budget: Budget::Requests(k as u32),
-        ..LookupConfig::default()
-    }
-}
-
-/// Build [`network`], run `strategy` on task [`TASK`], and tell it on `out`.
-pub fn tell(out: &mut impl Write, strategy: StrategyName) -> io::Result<Summary> {
-    let world = World::build(network(), TASK);
-    let trace = run(&world, &lookup(strategy));
-    narrate(out, &world, &trace)
-}
-
-/// A warmed-up simulated network and the one lookup task the examples run
-/// on it.
-pub struct World {
-    /// The network's settings.
-    pub sim: SimConfig,
-    /// The network as warm-up left it; every run starts from a copy.
-    pub net: SimNetwork,
-    /// Who looks up what, when, and the true k closest.
-    pub task: LookupTask,
-    /// Hex digits that tell every node id of this network apart (≥ 4).
-    prefix: usize,
-}
-
-impl World {
-    /// Build the network of `sim` and take its FIND_NODE task number `task`.
-    ///
-    /// # Panics
-    /// If `sim` draws fewer than `task + 1` FIND_NODE tasks.
-    pub fn build(sim: SimConfig, task: usize) -> World {
-        let net = sim::build_network(&sim);
-        let task = sim::make_tasks(&net, &sim)
-            .into_iter()
-            .filter(|t| t.mode == LookupMode::FindNode)
-            .nth(task)
-            .expect("the example's settings draw this many lookups");
-        let hex: Vec<String> = net.nodes.iter().map(|n| n.contact.id.to_string()).collect();
-        let unique = |len: usize| {
-            let mut seen = HashSet::new();
-            hex.iter().all(|h| seen.insert(&h[..len]))
-        };
-        let prefix = (4..40).find(|&len| unique(len)).unwrap_or(40);
-        World {
-            sim,
-            net,
-            task,
-            prefix,
-        }
-    }
-
-    /// A short id: its first hex digits and an ellipsis, `3fa2…`.
-    pub fn short(&self, id: &NodeId) -> String {
-        format!("{}…", &id.to_string()[..self.prefix])
-    }
-
-    /// `3fa2… (2^151.3)`: a short id and its XOR distance to the target.
-    pub fn named(&self, id: &NodeId) -> String {
-        format!("{} ({})", self.short(id), self.dist(id))
-    }
-
-    /// `2^151.3`: the XOR distance of `id` to the target.
-    pub fn dist(&self, id: &NodeId) -> String {
-        format!("2^{:.1}", id.distance(&self.task.target).log2())
-    }
-
-    fn distance(&self, id: &NodeId) -> Distance {
-        id.distance(&self.task.target)
-    }
-
-    /// The true k closest (the simulator's truth), closest first.
-    pub fn truth(&self) -> Vec<NodeId> {
-        self.task
-            .truth
-            .iter()
-            .map(|&n| self.net.nodes[n as usize].contact.id)
-            .collect()
-    }
-
-    fn origin(&self) -> NodeId {
-        self.net.nodes[self.task.origin as usize].contact.id
-    }
-
-    /// Milliseconds since the lookup started, `+84ms`.
-    fn at(&self, t: Time) -> String {
-        format!("+{}ms", (t - self.task.start).as_millis())
-    }
-
-    /// Print the network, the task and the truth.
-    pub fn describe(&self, out: &mut impl Write) -> io::Result<()> {
-        let n = self.net.nodes.len();
-        let start = self.task.start;
-        let online = (0..n as u32)
-            .filter(|&i| self.net.answers(i, start))
-            .count();
-        let churn = match self.sim.churn {
-            ChurnModel::None => "every node stays online".to_string(),
-            ChurnModel::Exponential { mean } => format!(
-                "nodes come and go (online and offline spells of {} on average)",
-                minutes(mean)
-            ),
-            ChurnModel::Weibull { .. } => {
-                "nodes come and go (Weibull-distributed sessions)".to_string()
-            }
-        };
-        writeln!(
-            out,
-            "A simulated network of {n} nodes (seed {}), k = {}: {churn}; {online} of {n} are online when the lookup starts. Datagram loss: {}%.",
-            self.sim.seed,
-            self.sim.k,
-            self.sim.loss * 100.0
-        )?;
-        let table = lock(&self.net.nodes[self.task.origin as usize].table)
-            .closest(&self.task.target, usize::MAX);
-        let table_down = table
-            .iter()
-            .filter(|c| {
-                self.net
-                    .index_of(c)
-                    .is_some_and(|i| !self.net.answers(i, start))
-            })
-            .count();
-        writeln!(
-            out,
-            "Node {} looks up target {}: it wants the {} nodes closest to it. Its routing table holds {} contacts; {} of them are offline right now.",
-            self.short(&self.origin()),
-            self.short(&self.task.target),
-            self.sim.k,
-            table.len(),
-            table_down
-        )?;
-        writeln!(
-            out,
-            "Distance is the XOR of two ids, written 2^x: ids have 160 bits, so 2^160 is as far as it gets, and 1 less is twice as close."
-        )?;
-        writeln!(
-            out,
-            "The true {} closest online nodes (only the simulator knows them):",
-            self.task.truth.len()
-        )?;
-        list(
-            out,
-            "  ",
-            &self
-                .truth()
-                .iter()
-                .map(|id| self.named(id))
-                .collect::<Vec<_>>(),
-        )
-    }
-
-    /// Why node `to` gave no answer to a request sent at `sent` before the
-    /// lookup stopped waiting at `until`, as the simulator knows it.
-    fn why_silent(&self, to: &Contact, sent: Time, until: Time) -> String {
-        let Some(n) = self.net.index_of(to) else {
-            return "no such node".into();
-        };
-        let node = &self.net.nodes[n as usize];
-        if node.unreachable {
-            return "simulator: it is behind a NAT and never answers".into();
-        }
-        let delay = self.net.latency.delay(self.net.seed, self.task.origin, n);
-        if !self.net.is_up(n, sent + delay) {
-            "simulator: it is offline".into()
-        } else if sent + delay + delay > until {
-            format!(
-                "simulator: it is online, but its answer takes {} ms",
-                (delay + delay).as_millis()
-            )
-        } else {
-            "simulator: it is online, so the request or its answer was lost".into()
-        }
-    }
-}
-
-fn minutes(d: Duration) -> String {
-    let s = d.as_secs();
-    if s % 60 == 0 {
-        format!("{} min", s / 60)
-    } else {
-        format!("{s} s")
-    }
-}
-
-/// Print `items` four to a line, each line starting with `indent`.
-fn list(out: &mut impl Write, indent: &str, items: &[String]) -> io::Result<()> {
-    for line in items.chunks(4) {
-        writeln!(out, "{indent}{}", line.join(", "))?;
-    }
-    Ok(())
-}
-
-/// `1 request`, `2 requests`.
-pub fn plural(n: usize, noun: &str) -> String {
-    if n == 1 {
-        format!("{n} {noun}")
-    } else {
-        format!("{n} {noun}s")
-    }
-}
-
-fn ordinal(n: usize) -> String {
-    let suffix = match (n % 10, n % 100) {
-        (_, 11..=13) => "th",
-        (1, _) => "st",
-        (2, _) => "nd",
-        (3, _) => "rd",
-        _ => "th",
-    };
-    format!("{n}{suffix}")
-}
-
-/// One lookup as it happened.
-pub struct Recording {
-    /// The strategy and its parameters.
-    pub lookup: LookupConfig,
-    /// The routing-table contacts the strategy started from.
-    pub seeds: Vec<Contact>,
-    /// Everything the driver reported, in order.
-    pub events: Vec<DriverEvent>,
-    /// How it ended.
-    pub outcome: LookupOutcome,
-    /// For `disjoint`: the path that claimed each node (a node is claimed
-    /// once and keeps its path, so reading the claims after the lookup
-    /// labels every request exactly).
-    pub paths: HashMap<NodeId, usize>,
-}
-
-/// Run the task of `world` with `lookup`, on a fresh copy of the network.
-pub fn run(world: &World, lookup: &LookupConfig) -> Recording {
-    let net = Arc::new(world.net.clone());
-    let task = &world.task;
-    let node = &net.nodes[task.origin as usize];
-    // The contacts `LookupConfig::start` takes from the table.
-    let seeds = lock(&node.table).closest(&task.target, lookup.seed_count());
-    let mut events: Vec<DriverEvent> = Vec::new();
-    let mut paths = HashMap::new();
-    let outcome = sim::virtual_time_runtime().block_on(async {
-        let clock = Clock::starting_now();
-        tokio::time::sleep_until(clock.instant(task.start)).await;
-        let mode = LookupMode::FindNode;
-        if lookup.strategy != StrategyName::Disjoint {
-            return sim::lookup_from(
-                &net,
-                task.origin,
-                task.target,
-                mode,
-                &lookup.into(),
-                clock,
-                &mut events,
-            )
-            .await;
-        }
-        // `disjoint` is built here rather than through `lookup_from`, which
-        // hides the rule behind `dyn LookupStrategy`: the narration needs
-        // `Disjoint::owner` to say which path each request belongs to.
-        let params = DisjointParams {
-            alpha: lookup.alpha,
-            paths: lookup.paths,
-        };
-        let spec = lookup.spec(node.contact.id, task.target, mode);
-        let rule = Disjoint::new(params, lookup.k, task.target, &seeds);
-        let mut strategy = Lookup::new(spec, &seeds, rule);
-        let outcome = sim::run_from(
-            &net,
-            task.origin,
-            &mut strategy,
-            mode,
-            lookup.rpc_timeout(),
-            clock,
-            &mut events,
-        )
-        .await;
-        for n in &net.nodes {
-            if let Some(p) = strategy.rule().owner(&n.contact.id) {
-                paths.insert(n.contact.id, p);
-            }
-        }
-        outcome
-    });
-    Recording {
-        lookup: lookup.clone(),
-        seeds,
-        events,
-        outcome,
-        paths,
-    }
-}
+use super::words::{list, ordinal, plural, COL};
+use super::{Recording, World};
 
 /// Where a contact stands, as the narrator saw it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -381,11 +35,12 @@ impl State {
     }
 }
 
-/// What one lookup achieved, for the side-by-side table.
+/// What one lookup achieved, as its story's verdict counted it: the
+/// figures of a [`side_by_side`](super::side_by_side) row.
 #[derive(Clone, Debug)]
 pub struct Summary {
-    /// Strategy name.
-    pub strategy: StrategyName,
+    /// Strategy name ([`Contender::name`](crate::lookup::Contender::name)).
+    pub strategy: String,
     /// Requests sent.
     pub requests: u32,
     /// Requests answered.
@@ -420,6 +75,8 @@ struct Picture<'w> {
     state: HashMap<NodeId, State>,
     paths: &'w HashMap<NodeId, usize>,
     timeout: Duration,
+    /// The lookup's result size, which its "k closest" are counted in.
+    k: usize,
 }
 
 impl<'w> Picture<'w> {
@@ -445,10 +102,7 @@ impl<'w> Picture<'w> {
     }
 
     fn top_k(&self, path: Option<usize>) -> Vec<NodeId> {
-        self.known_in(path)
-            .take(self.world.sim.k)
-            .map(|c| c.id)
-            .collect()
+        self.known_in(path).take(self.k).map(|c| c.id).collect()
     }
 
     fn closest(&self, path: Option<usize>) -> Option<NodeId> {
@@ -467,7 +121,7 @@ impl<'w> Picture<'w> {
         }
     }
 
-    /// `path 2 ` for `disjoint`, empty otherwise.
+    /// ` [path 2]` for a strategy of several paths, empty otherwise.
     fn path_tag(&self, id: &NodeId) -> String {
         match self.path(id) {
             Some(p) => format!(" [path {p}]"),
@@ -484,13 +138,11 @@ impl<'w> Picture<'w> {
     }
 }
 
-const COL: &str = "          ";
-
 /// Tell the story of `trace` on `out`: the network, where the lookup
 /// starts, every event, how it ended, and the result against the truth.
 pub fn narrate(out: &mut impl Write, world: &World, trace: &Recording) -> io::Result<Summary> {
-    let lookup = &trace.lookup;
-    writeln!(out, "== {} ({}) ==", lookup.strategy, lookup.describe())?;
+    let contender = &trace.contender;
+    writeln!(out, "== {} ({}) ==", contender.name(), contender.params())?;
     world.describe(out)?;
     replay(out, world, trace)
 }
@@ -503,8 +155,10 @@ pub fn replay(out: &mut impl Write, world: &World, trace: &Recording) -> io::Res
         known: BTreeMap::new(),
         state: HashMap::new(),
         paths: &trace.paths,
-        timeout: trace.lookup.rpc_timeout(),
+        timeout: trace.contender.rpc_timeout(),
+        k: trace.contender.k(),
     };
+    let k = pic.k;
     for c in &trace.seeds {
         pic.hear(c);
     }
@@ -520,7 +174,7 @@ pub fn replay(out: &mut impl Write, world: &World, trace: &Recording) -> io::Res
         )?;
         list(out, "  ", &names(&mut trace.seeds.iter()))?;
     } else {
-        let paths = trace.lookup.paths;
+        let paths = trace.paths.values().max().map_or(0, |p| p + 1);
         writeln!(
             out,
             "It starts from the {} contacts closest to the target in its own routing table, split over {paths} paths:",
@@ -671,7 +325,7 @@ pub fn replay(out: &mut impl Write, world: &World, trace: &Recording) -> io::Res
                     .map(|id| world.named(id))
                     .collect();
                 if !entered.is_empty() {
-                    writeln!(out, "{COL}new among the {} closest {heard}:", world.sim.k)?;
+                    writeln!(out, "{COL}new among the {k} closest {heard}:")?;
                     list(out, &format!("{COL}  "), &entered)?;
                 }
                 if !left.is_empty() {
@@ -752,34 +406,29 @@ pub fn replay(out: &mut impl Write, world: &World, trace: &Recording) -> io::Res
             .is_some_and(|n| !world.net.is_up(n, end))
     };
     writeln!(out)?;
-    writeln!(
-        out,
-        "The {} closest contacts heard of when it stopped:",
-        world.sim.k
-    )?;
+    writeln!(out, "The {k} closest contacts heard of when it stopped:")?;
     let top: Vec<String> = pic
         .known
         .values()
-        .take(world.sim.k)
+        .take(k)
         .map(|c| format!("{}{}", pic.state(&c.id).mark(), world.named(&c.id)))
         .collect();
     list(out, "  ", &top)?;
     if pic
         .known
         .values()
-        .take(world.sim.k)
+        .take(k)
         .any(|c| pic.state(&c.id) == State::Failed)
     {
         writeln!(
             out,
-            "The {} closest heard of, leaving out those that gave no answer:",
-            world.sim.k
+            "The {k} closest heard of, leaving out those that gave no answer:"
         )?;
         let alive: Vec<String> = pic
             .known
             .values()
             .filter(|c| pic.state(&c.id) != State::Failed)
-            .take(world.sim.k)
+            .take(k)
             .map(|c| format!("{}{}", pic.state(&c.id).mark(), world.named(&c.id)))
             .collect();
         list(out, "  ", &alive)?;
@@ -838,7 +487,7 @@ pub fn replay(out: &mut impl Write, world: &World, trace: &Recording) -> io::Res
             let why = match pic.state.get(id) {
                 None => "never heard of",
                 Some(State::NotAsked) => "heard of, never asked",
-                Some(State::Answered) if outcome.result.len() == world.sim.k => {
+                Some(State::Answered) if outcome.result.len() == k => {
                     "answered, but the result holds k closer nodes"
                 }
                 Some(State::Answered) => "answered, yet not returned",
@@ -888,7 +537,7 @@ pub fn replay(out: &mut impl Write, world: &World, trace: &Recording) -> io::Res
         elapsed.as_millis()
     )?;
     Ok(Summary {
-        strategy: trace.lookup.strategy,
+        strategy: trace.contender.name().to_string(),
         requests: stats.requests,
         answered: stats.responses,
         failed: stats.failures,
