@@ -251,3 +251,35 @@ fn an_outside_rule_goes_through_the_stress_harness() {
     assert!(!report.ended["one-by-one"].contains_key(&EndReason::ContractBroken));
     assert!(report.bootstrap_ended["one-by-one"].values().sum::<u64>() > 0);
 }
+
+#[test]
+fn an_outside_rule_is_measured_by_the_accuracy_bench_functions() {
+    use kadlab::accuracy::{Cycle, Setting};
+    let setting = Setting::new(
+        "small",
+        SimConfig {
+            nodes: 500,
+            lookups: 30,
+            value_lookups: 0,
+            ..small_network()
+        },
+    );
+    let mut cycle = Cycle::new(&setting, one_by_one(20));
+    let costs = cycle.run(10);
+    assert_eq!(costs.len(), 10);
+    assert_eq!(
+        costs.iter().map(|c| c.position).collect::<Vec<_>>(),
+        (0..10).collect::<Vec<_>>()
+    );
+    // It asks at least the k it returns, one by one, and misses little on a
+    // small churned network.
+    assert!(costs.iter().all(|c| c.rpcs >= 20), "{costs:?}");
+    let misses: u64 = costs.iter().map(|c| c.misses).sum();
+    assert!(misses < 10 * 20 / 5, "{misses} misses in 10 lookups");
+    // The same lookups from a fresh copy cost the same.
+    let again = Cycle::new(&setting, one_by_one(20)).run(10);
+    assert_eq!(
+        again.iter().map(|c| (c.rpcs, c.misses)).collect::<Vec<_>>(),
+        costs.iter().map(|c| (c.rpcs, c.misses)).collect::<Vec<_>>()
+    );
+}
