@@ -77,6 +77,10 @@
 //! draws each strategy's cost/accuracy curve, and `kadlab trace`
 //! ([`trace`]) draws a single lookup, request by request.
 //!
+//! A strategy written outside this crate runs through the same machinery:
+//! [`guide`] walks through writing one, comparing it with the built-in ones
+//! and having [`narrate`] tell one of its lookups step by step.
+//!
 //! # Shape
 //!
 //! The core — [`id`], [`routing`], [`lookup`], [`protocol`] and the KRPC
@@ -122,6 +126,7 @@ pub mod cli;
 pub mod config;
 pub mod contact;
 pub mod driver;
+pub mod guide;
 pub mod id;
 pub mod lookup;
 pub mod narrate;

@@ -20,11 +20,11 @@ pub type Factory =
 /// Everything that runs strategies — the simulator
 /// ([`crate::sim::run_strategy`], [`crate::sim::compare`]), `compare`'s
 /// report ([`crate::report::Report::new`]), sweeps
-/// ([`crate::sim::sweep`]), traces ([`crate::trace::trace_lookup`]) and
-/// the stress harness ([`crate::stress::run_contenders`]) — takes a
-/// `Contender`, so a strategy written outside this crate runs through the
-/// same machinery and figures as the built-in ones. A built-in
-/// [`LookupConfig`] converts into one.
+/// ([`crate::sim::sweep`]), traces ([`crate::trace::trace_lookup`]), the
+/// stress harness ([`crate::stress::run_contenders`]) and the narrator
+/// ([`crate::narrate`]) — takes a `Contender`, so a strategy written
+/// outside this crate runs through the same machinery and figures as the
+/// built-in ones. A built-in [`LookupConfig`] converts into one.
 ///
 /// ```
 /// use kadlab::lookup::{Contender, LookupConfig, StrategyName};
