@@ -79,6 +79,10 @@
 //! puts RPCs and misses per lookup into criterion, so a benchmark file of
 //! a few lines measures a strategy of one's own against the built-in ones.
 //!
+//! A strategy written outside this crate runs through the same machinery:
+//! [`guide`] walks through writing one, comparing it with the built-in ones
+//! and having [`narrate`] tell one of its lookups step by step.
+//!
 //! # Shape
 //!
 //! The core — [`id`], [`routing`], [`lookup`], [`protocol`] and the KRPC
@@ -125,6 +129,7 @@ pub mod cli;
 pub mod config;
 pub mod contact;
 pub mod driver;
+pub mod guide;
 pub mod id;
 pub mod lookup;
 pub mod narrate;

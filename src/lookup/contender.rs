@@ -20,11 +20,12 @@ pub type Factory =
 /// Everything that runs strategies — the simulator
 /// ([`crate::sim::run_strategy`], [`crate::sim::compare`]), `compare`'s
 /// report ([`crate::report::Report::new`]), sweeps
-/// ([`crate::sim::sweep`]), traces ([`crate::trace::trace_lookup`]) and
-/// the stress harness ([`crate::stress::run_contenders`]), the accuracy
+/// ([`crate::sim::sweep`]), traces ([`crate::trace::trace_lookup`]), the
+/// stress harness ([`crate::stress::run_contenders`]), the accuracy
 /// measurement ([`crate::accuracy::Cycle`]) and the narrator
-/// ([`crate::narrate`]) — takes a `Contender`, so a strategy written outside this crate runs through the
-/// same machinery and figures as the built-in ones. A built-in
+/// ([`crate::narrate`]) — takes a `Contender`, so a strategy written
+/// outside this crate runs through the same machinery and figures as the
+/// built-in ones (the walk-through is [`crate::guide`]). A built-in
 /// [`LookupConfig`] converts into one.
 ///
 /// ```

@@ -35,6 +35,10 @@
 //! per-request timeouts, never asking a node twice, statistics, value
 //! verification, tracing, and returning a result that is sorted, distinct,
 //! at most k long and free of the local node.
+//!
+//! [`crate::guide`] walks through writing one outside this crate, entering
+//! it as a [`Contender`], comparing it with the built-in strategies and
+//! having its lookups told by [`crate::narrate`].
 
 mod config;
 mod contender;

@@ -49,7 +49,7 @@ impl Trace {
         std::fs::write(path, svg).map_err(|e| format!("cannot write {}: {e}", path.display()))
     }
 
-    /// The picture described in the [module docs](self), as an SVG
+    /// The picture described in the [module docs](super), as an SVG
     /// document. Text is SVG `<text>`: no fonts are needed to draw it.
     pub fn to_svg(&self) -> Result<String, String> {
         let mut svg = String::new();
