@@ -167,23 +167,21 @@ fn difference(s: &Summary, reference: Option<&Summary>) -> String {
     let (asked, found) = match reference {
         Some(r) if r.strategy != s.strategy => {
             let asked = match s.requests.cmp(&r.requests) {
-                Ordering::Less => format!(
-                    "asked {} fewer nodes than {} ({} against {})",
-                    r.requests - s.requests,
-                    r.strategy,
-                    s.requests,
-                    r.requests
-                ),
-                Ordering::Greater => format!(
-                    "asked {} more nodes than {} ({} against {})",
-                    s.requests - r.requests,
-                    r.strategy,
-                    s.requests,
-                    r.requests
-                ),
                 Ordering::Equal => {
                     format!("asked as many nodes as {} ({})", r.strategy, s.requests)
                 }
+                order => format!(
+                    "asked {} {} nodes than {} ({} against {})",
+                    s.requests.abs_diff(r.requests),
+                    if order == Ordering::Less {
+                        "fewer"
+                    } else {
+                        "more"
+                    },
+                    r.strategy,
+                    s.requests,
+                    r.requests
+                ),
             };
             let found = if s.hits == r.hits {
                 format!("found as many of the true {} closest ({})", s.truth, s.hits)
