@@ -86,15 +86,10 @@ fn truth_is_the_k_closest_answering_nodes_by_brute_force() {
     assert!(tasks.iter().any(|t| t.mode == LookupMode::FindValue));
 }
 
+/// Run kadlab; whether it succeeded, and its stderr.
 fn kadlab(args: &[&str]) -> (bool, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_kadlab"))
-        .args(args)
-        .output()
-        .unwrap();
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    let (code, stderr) = kadlab_code(args);
+    (code == Some(0), stderr)
 }
 
 #[test]
