@@ -665,6 +665,15 @@ fn case() -> impl Strategy<Value = Case> {
 }
 
 impl Case {
+    /// The case's network: its seed, size, bucket size and reply weights.
+    fn network(&self) -> Network {
+        let routing = RoutingConfig {
+            k: self.bucket_size,
+            ..RoutingConfig::default()
+        };
+        Network::new(self.seed, self.nodes, routing, self.weights)
+    }
+
     fn config(&self, strategy: StrategyName) -> LookupConfig {
         let config = LookupConfig {
             strategy,
@@ -719,11 +728,7 @@ fn proptest_config_with_cases(cases: u32) -> ProptestConfig {
 /// bound, never asks a node twice or itself, and returns a clean result
 /// with consistent statistics.
 fn check_invariants(case: &Case) {
-    let routing = RoutingConfig {
-        k: case.bucket_size,
-        ..RoutingConfig::default()
-    };
-    let mut net = Network::new(case.seed, case.nodes, routing, case.weights);
+    let mut net = case.network();
     let (origin, target) = case.lookup(&net);
     for (i, strategy) in StrategyName::ALL.into_iter().enumerate() {
         let config = case.config(strategy);
@@ -800,11 +805,7 @@ fn check_disjoint_paths(lookup: &Lookup<Disjoint>, config: &LookupConfig, when: 
 /// and the result comes from the paths' responders. The same lookup started
 /// by the configuration does exactly the same.
 fn check_disjoint(case: &Case) {
-    let routing = RoutingConfig {
-        k: case.bucket_size,
-        ..RoutingConfig::default()
-    };
-    let mut net = Network::new(case.seed, case.nodes, routing, case.weights);
+    let mut net = case.network();
     let (origin, target) = case.lookup(&net);
     let config = case.config(StrategyName::Disjoint);
     for (i, delays) in [Delays::Random, Delays::Fifo].into_iter().enumerate() {
@@ -900,11 +901,7 @@ fn check_value_found(net: &Network, config: &LookupConfig, value: &[u8], run: &R
 /// never narrows again; its parallelism is α before and max(α, k) after,
 /// and its phase says which.
 fn check_kademlia_widening(case: &Case) {
-    let routing = RoutingConfig {
-        k: case.bucket_size,
-        ..RoutingConfig::default()
-    };
-    let mut net = Network::new(case.seed, case.nodes, routing, case.weights);
+    let mut net = case.network();
     let (origin, target) = case.lookup(&net);
     let config = case.config(StrategyName::Kademlia);
     let alpha = config.alpha;
