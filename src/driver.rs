@@ -207,10 +207,10 @@ where
                         if lookup.on_failure(&from.id, now) {
                             observer.event(DriverEvent::Failed(now, from, error));
                         }
-                        let _ = lock(table).on_failure(&from.id, now);
+                        let _ = lock(table).on_failure(&from, now);
                     }
                     Done::Ping(oldest, answered) => {
-                        lock(table).on_ping_result(&oldest.id, answered, now);
+                        lock(table).on_ping_result(&oldest, answered, now);
                     }
                 }
             }
@@ -218,7 +218,7 @@ where
     };
     while let Some(done) = pings.next().await {
         if let Done::Ping(oldest, answered) = done {
-            lock(table).on_ping_result(&oldest.id, answered, clock.now());
+            lock(table).on_ping_result(&oldest, answered, clock.now());
         }
     }
     outcome

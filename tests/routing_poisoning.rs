@@ -115,7 +115,7 @@ fn a_sybil_flood_cannot_evict_live_old_contacts() {
             UpdateOutcome::PingOldest { oldest } => {
                 assert!(old_ids.contains(&oldest.id), "pinged a non-old contact");
                 assert!(pinged.insert(oldest.id), "pinged a good contact again");
-                f.table.on_ping_result(&oldest.id, true, now);
+                f.table.on_ping_result(&oldest, true, now);
             }
             UpdateOutcome::Cached => {}
             other => panic!("Sybil {i}: {other:?}"),
@@ -185,7 +185,7 @@ fn dead_old_contacts_are_replaced_by_the_flood() {
         let now = ms(FLOOD_START + i as u64);
         let sybil = f.sybil();
         if let UpdateOutcome::PingOldest { oldest } = f.table.update(sybil, now) {
-            f.table.on_ping_result(&oldest.id, false, now);
+            f.table.on_ping_result(&oldest, false, now);
         }
     }
     let kept = f.old.iter().filter(|c| f.table.contains(&c.id)).count();

@@ -411,7 +411,7 @@ async fn receive_loop(inner: Arc<Inner>) {
             tokio::spawn(async move {
                 let answer = inner.rpc.query(oldest.addr, Method::Ping).await;
                 let alive = answer.is_ok_and(|r| r.id == oldest.id);
-                lock(&inner.table).on_ping_result(&oldest.id, alive, inner.clock.now());
+                lock(&inner.table).on_ping_result(&oldest, alive, inner.clock.now());
             });
         }
     }

@@ -394,7 +394,7 @@ impl Server {
         if heard_lately {
             // Heard from within the last moment: it is alive, which is all
             // the ping would have told. The newcomer loses, as the rule says.
-            table.on_ping_result(&oldest.id, true, now);
+            table.on_ping_result(&oldest, true, now);
             self.stats.eviction_pings_skipped += 1;
             return None;
         }
@@ -498,8 +498,8 @@ mod tests {
             let _ = f.table.update(contact(n), ms(0));
         }
         for _ in 0..3 {
-            let _ = f.table.on_failure(&id(10), ms(1));
-            let _ = f.table.on_failure(&id(11), ms(1));
+            let _ = f.table.on_failure(&contact(10), ms(1));
+            let _ = f.table.on_failure(&contact(11), ms(1));
         }
         // Only ever queried us: questionable, listed after the good ones.
         let _ = f.table.update_heard(contact(16), Heard::Queried, ms(1));

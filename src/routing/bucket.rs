@@ -1,10 +1,9 @@
 //! One k-bucket: up to k contacts in least-recently-seen order, a pending
 //! eviction, and a bounded replacement cache.
 
-use std::collections::VecDeque;
-
 use crate::contact::Contact;
 use crate::id::NodeId;
+use crate::routing::book::{Book, Slot};
 use crate::time::Time;
 
 /// A contact in a bucket with what the table knows of its health.
@@ -23,22 +22,50 @@ pub struct Entry {
     pub answered: bool,
 }
 
+/// An [`Entry`] as a bucket stores it: 16 bytes, the contact left in the
+/// table's [`Book`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Stored {
+    pub(crate) slot: Slot,
+    pub(crate) failures: u8,
+    pub(crate) answered: bool,
+    pub(crate) last_seen: Time,
+}
+
+impl Stored {
+    /// The entry with its contact looked up in `book`.
+    pub(crate) fn view(&self, book: &Book) -> Entry {
+        Entry {
+            contact: book.contact(self.slot),
+            last_seen: self.last_seen,
+            failures: self.failures,
+            answered: self.answered,
+        }
+    }
+}
+
 /// A full bucket asked the driver to ping its oldest entry; the newcomer waits
 /// here for the answer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct PendingPing {
+    /// By id, not slot: the entry may leave the bucket (a failure replaces
+    /// it) while the ping is out, and the answer must still find the ping.
     pub(crate) oldest: NodeId,
-    pub(crate) candidate: Contact,
+    pub(crate) candidate: Slot,
 }
 
 /// A k-bucket. Entries are ordered least-recently-seen first, as in the
 /// Kademlia paper, so the head is the eviction candidate and long-lived nodes
 /// (which the paper shows are the likeliest to stay up) are kept.
+///
+/// Entries and replacements are plain vectors allocated to their exact
+/// bound: a remove in a vector of 20 16-byte entries costs less than a
+/// deque's bookkeeping, and a million tables cannot afford spare capacity.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct KBucket {
-    pub(crate) entries: VecDeque<Entry>,
+    pub(crate) entries: Vec<Stored>,
     /// Newest candidates last; bounded by the table's `replacement_cache`.
-    pub(crate) replacements: VecDeque<Contact>,
+    pub(crate) replacements: Vec<Slot>,
     pub(crate) pending: Option<PendingPing>,
     /// When the pending ping was asked for.
     pub(crate) last_ping_at: Time,
@@ -47,58 +74,75 @@ pub(crate) struct KBucket {
     pub(crate) last_touched: Time,
 }
 
+/// Where the contact with `id` is in `slots`, `shared` being its shared
+/// slot if it has one (see [`Book::holds`]).
+fn find(
+    book: &Book,
+    mut slots: impl Iterator<Item = Slot>,
+    id: &NodeId,
+    shared: Option<Slot>,
+) -> Option<usize> {
+    slots.position(|s| book.holds(s, id, shared))
+}
+
 impl KBucket {
-    pub(crate) fn position(&self, id: &NodeId) -> Option<usize> {
-        self.entries.iter().position(|e| e.contact.id == *id)
+    /// Position of the entry with `id`; `shared` is the id's shared slot
+    /// when the caller knows it, which spares looking up every entry's id.
+    pub(crate) fn position(&self, book: &Book, id: &NodeId, shared: Option<Slot>) -> Option<usize> {
+        find(book, self.entries.iter().map(|e| e.slot), id, shared)
     }
 
     /// Move entry `pos` to the tail (most recently seen) and mark it healthy;
     /// `answered` records that this time it answered one of our requests.
-    pub(crate) fn refresh_at(&mut self, pos: usize, contact: Contact, answered: bool, now: Time) {
-        if let Some(mut entry) = self.entries.remove(pos) {
-            entry.contact = contact;
-            entry.last_seen = now;
-            entry.failures = 0;
-            entry.answered |= answered;
-            self.entries.push_back(entry);
-        }
+    pub(crate) fn refresh_at(&mut self, pos: usize, answered: bool, now: Time) {
+        let mut entry = self.entries.remove(pos);
+        entry.last_seen = now;
+        entry.failures = 0;
+        entry.answered |= answered;
+        self.entries.push(entry);
     }
 
-    /// Append `contact` as the most recently seen entry. A contact in the
+    /// Append `slot` as the most recently seen entry. A contact in the
     /// bucket is no longer a replacement candidate: leaving it in the cache
     /// would let a later stale eviction store it twice.
-    pub(crate) fn push(&mut self, contact: Contact, answered: bool, now: Time) {
-        self.replacements.retain(|c| c.id != contact.id);
-        self.entries.push_back(Entry {
-            contact,
+    pub(crate) fn push(&mut self, book: &mut Book, slot: Slot, answered: bool, now: Time) {
+        let id = book.id(slot);
+        if let Some(pos) = find(book, self.replacements.iter().copied(), &id, slot.shared()) {
+            book.release(self.replacements.remove(pos));
+        }
+        self.entries.push(Stored {
+            slot,
             last_seen: now,
             failures: 0,
             answered,
         });
     }
 
-    /// Remember `contact` as a replacement, newest last, dropping the oldest
+    /// Remember `slot` as a replacement, newest last, dropping the oldest
     /// candidate when the cache is full. A candidate already cached moves to
     /// the newest position instead of being stored twice; a contact already
-    /// in the bucket is not cached.
-    pub(crate) fn cache(&mut self, contact: Contact, capacity: usize) {
-        if capacity == 0 || self.position(&contact.id).is_some() {
+    /// in the bucket is not cached. The bucket takes `slot` over either way.
+    pub(crate) fn cache(&mut self, book: &mut Book, slot: Slot, capacity: usize) {
+        let id = book.id(slot);
+        let shared = slot.shared();
+        if capacity == 0 || self.position(book, &id, shared).is_some() {
+            book.release(slot);
             return;
         }
-        if let Some(pos) = self.replacements.iter().position(|c| c.id == contact.id) {
-            self.replacements.remove(pos);
+        if let Some(pos) = find(book, self.replacements.iter().copied(), &id, shared) {
+            book.release(self.replacements.remove(pos));
         }
         if self.replacements.len() >= capacity {
-            self.replacements.pop_front();
+            book.release(self.replacements.remove(0));
         }
         if self.replacements.capacity() == 0 {
             self.replacements.reserve_exact(capacity);
         }
-        self.replacements.push_back(contact);
+        self.replacements.push(slot);
     }
 
     /// Take the newest replacement, which is the likeliest still to be up.
-    pub(crate) fn take_replacement(&mut self) -> Option<Contact> {
-        self.replacements.pop_back()
+    pub(crate) fn take_replacement(&mut self) -> Option<Slot> {
+        self.replacements.pop()
     }
 }

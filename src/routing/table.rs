@@ -4,7 +4,8 @@ use std::time::Duration;
 
 use crate::contact::Contact;
 use crate::id::{NodeId, ID_BITS};
-use crate::routing::bucket::{Entry, KBucket, PendingPing};
+use crate::routing::book::{Book, Directory, Slot};
+use crate::routing::bucket::{Entry, KBucket, PendingPing, Stored};
 use crate::time::Time;
 
 /// Tunables of a [`RoutingTable`]. The defaults are the paper's and BEP 5's.
@@ -126,6 +127,11 @@ pub enum FailureOutcome {
 /// `[2^i, 2^(i+1))` from the local id) rather than the split-bucket tree: it
 /// is simpler, as fast for lookups, and for uniformly random ids the
 /// far buckets hold exactly what the tree would.
+///
+/// Entries refer to their contacts through the table's book (see
+/// [`Directory`]): a UDP node's table keeps its contacts itself, a
+/// simulated node's table refers to the network's shared directory, and
+/// both follow the same rules, written once here.
 #[derive(Clone, Debug)]
 pub struct RoutingTable {
     local: NodeId,
@@ -134,6 +140,7 @@ pub struct RoutingTable {
     /// as have been needed: a network of N nodes fills about log2(N) buckets,
     /// and 140 empty ones per table would dominate a 10⁵-node simulation.
     buckets: Vec<KBucket>,
+    book: Book,
     /// When the table was made: the last touch of buckets never allocated.
     created: Time,
     len: usize,
@@ -154,17 +161,22 @@ impl StateRule {
             questionable_after: config.questionable_after,
         }
     }
-}
 
-/// BEP 5's node state of `entry` at `now` under `rule`: the one rule behind
-/// eviction and replies.
-fn classify(rule: StateRule, entry: &Entry, now: Time) -> NodeState {
-    if entry.failures >= rule.bad_after {
-        NodeState::Bad
-    } else if entry.answered && now.saturating_since(entry.last_seen) < rule.questionable_after {
-        NodeState::Good
-    } else {
-        NodeState::Questionable
+    /// BEP 5's node state at `now` of an entry with these `failures`, last
+    /// heard from at `last_seen`, which has (or has not) ever `answered`:
+    /// the one rule behind eviction and replies.
+    fn classify(self, failures: u8, answered: bool, last_seen: Time, now: Time) -> NodeState {
+        if failures >= self.bad_after {
+            NodeState::Bad
+        } else if answered && now.saturating_since(last_seen) < self.questionable_after {
+            NodeState::Good
+        } else {
+            NodeState::Questionable
+        }
+    }
+
+    fn state(self, entry: &Stored, now: Time) -> NodeState {
+        self.classify(entry.failures, entry.answered, entry.last_seen, now)
     }
 }
 
@@ -173,13 +185,46 @@ fn slot(index: usize) -> usize {
     ID_BITS - 1 - index
 }
 
+/// An id's XOR distance to `target` as two integers: sorting by it orders
+/// as [`NodeId::distance`] does, without building 20-byte keys.
+fn distance_key(id: &NodeId, target: &NodeId) -> (u128, u32) {
+    let mut head = [0u8; 16];
+    let mut tail = [0u8; 4];
+    for (h, (a, b)) in head.iter_mut().zip(id.0[..16].iter().zip(&target.0[..16])) {
+        *h = a ^ b;
+    }
+    for (t, (a, b)) in tail.iter_mut().zip(id.0[16..].iter().zip(&target.0[16..])) {
+        *t = a ^ b;
+    }
+    (u128::from_be_bytes(head), u32::from_be_bytes(tail))
+}
+
 impl RoutingTable {
-    /// An empty table for `local`; every bucket counts as touched at `now`.
+    /// An empty table for `local` that keeps its contacts itself (a UDP
+    /// node's); every bucket counts as touched at `now`.
     pub fn new(local: NodeId, config: RoutingConfig, now: Time) -> RoutingTable {
+        RoutingTable::with_book(local, config, now, Book::new(None))
+    }
+
+    /// An empty table for `local` whose contacts from `directory` are
+    /// stored as 4-byte indices (a simulated node's); any other contact is
+    /// kept by the table itself, so the rules and results are those of
+    /// [`RoutingTable::new`].
+    pub fn with_directory(
+        local: NodeId,
+        config: RoutingConfig,
+        now: Time,
+        directory: Directory,
+    ) -> RoutingTable {
+        RoutingTable::with_book(local, config, now, Book::new(Some(directory)))
+    }
+
+    fn with_book(local: NodeId, config: RoutingConfig, now: Time, book: Book) -> RoutingTable {
         RoutingTable {
             local,
             config,
             buckets: Vec::new(),
+            book,
             created: now,
             len: 0,
         }
@@ -189,8 +234,9 @@ impl RoutingTable {
         self.buckets.get(slot(index))
     }
 
-    /// Bucket `index` (< ID_BITS), allocating it and every farther one.
-    fn bucket_mut(&mut self, index: usize) -> &mut KBucket {
+    /// Bucket `index` (< ID_BITS), allocating it and every farther one,
+    /// with the book beside it.
+    fn bucket_mut(&mut self, index: usize) -> (&mut KBucket, &mut Book) {
         let j = slot(index);
         while self.buckets.len() <= j {
             self.buckets.push(KBucket {
@@ -199,7 +245,13 @@ impl RoutingTable {
                 ..KBucket::default()
             });
         }
-        &mut self.buckets[j]
+        (&mut self.buckets[j], &mut self.book)
+    }
+
+    /// Bucket `index` if it exists, with the book beside it.
+    fn existing_bucket_mut(&mut self, index: usize) -> Option<(&mut KBucket, &mut Book)> {
+        let bucket = self.buckets.get_mut(slot(index))?;
+        Some((bucket, &mut self.book))
     }
 
     /// The id this table is centred on.
@@ -230,21 +282,27 @@ impl RoutingTable {
     /// Replacement candidates cached for bucket `index`, oldest first.
     pub fn replacements(&self, index: usize) -> Vec<Contact> {
         self.bucket(index)
-            .map(|b| b.replacements.iter().copied().collect())
+            .map(|b| {
+                b.replacements
+                    .iter()
+                    .map(|&s| self.book.contact(s))
+                    .collect()
+            })
             .unwrap_or_default()
     }
 
     /// The entries of bucket `index`, least recently seen first.
-    pub fn bucket_entries(&self, index: usize) -> impl Iterator<Item = &Entry> {
+    pub fn bucket_entries(&self, index: usize) -> impl Iterator<Item = Entry> + '_ {
         self.bucket(index)
             .into_iter()
-            .flat_map(|b| b.entries.iter())
+            .flat_map(|b| b.entries.iter().map(|e| e.view(&self.book)))
     }
 
     /// The entry for `id`, if the table holds it.
-    pub fn get(&self, id: &NodeId) -> Option<&Entry> {
+    pub fn get(&self, id: &NodeId) -> Option<Entry> {
         let bucket = self.bucket(self.local.bucket_index(id)?)?;
-        bucket.entries.iter().find(|e| e.contact.id == *id)
+        let pos = bucket.position(&self.book, id, None)?;
+        Some(bucket.entries[pos].view(&self.book))
     }
 
     /// Whether the table holds `id`.
@@ -254,8 +312,11 @@ impl RoutingTable {
 
     /// All entries, nearest bucket first and least-recently-seen first
     /// within a bucket: a deterministic order for dumps and warm-up.
-    pub fn iter(&self) -> impl Iterator<Item = &Entry> {
-        self.buckets.iter().rev().flat_map(|b| b.entries.iter())
+    pub fn iter(&self) -> impl Iterator<Item = Entry> + '_ {
+        self.buckets
+            .iter()
+            .rev()
+            .flat_map(|b| b.entries.iter().map(|e| e.view(&self.book)))
     }
 
     /// The Kademlia update rule for a node that answered one of our requests
@@ -266,7 +327,7 @@ impl RoutingTable {
 
     /// The state of an entry at `now`, by BEP 5's rules.
     pub fn state_of(&self, entry: &Entry, now: Time) -> NodeState {
-        classify(StateRule::of(&self.config), entry, now)
+        StateRule::of(&self.config).classify(entry.failures, entry.answered, entry.last_seen, now)
     }
 
     /// The Kademlia update rule, applied whenever a node is heard from, with
@@ -287,14 +348,15 @@ impl RoutingTable {
         let cache_capacity = self.config.replacement_cache;
         let ping_timeout = self.config.ping_timeout;
         let rule = StateRule::of(&self.config);
-        let state = |e: &Entry| classify(rule, e, now);
-        let bucket = self.bucket_mut(index);
+        let (bucket, book) = self.bucket_mut(index);
         bucket.last_touched = now;
-        if let Some(pos) = bucket.position(&contact.id) {
-            if bucket.entries[pos].contact.addr != contact.addr {
+        let shared = book.shared(&contact);
+        if let Some(pos) = bucket.position(book, &contact.id, shared) {
+            let known = bucket.entries[pos].slot;
+            if Some(known) != shared && book.contact(known).addr != contact.addr {
                 return UpdateOutcome::AddressConflict;
             }
-            bucket.refresh_at(pos, contact, answered, now);
+            bucket.refresh_at(pos, answered, now);
             return UpdateOutcome::Refreshed;
         }
         if bucket.entries.len() < k {
@@ -303,59 +365,63 @@ impl RoutingTable {
                 // empty in every full bucket of k = 20.
                 bucket.entries.reserve_exact(k);
             }
-            bucket.push(contact, answered, now);
+            let slot = book.admit(contact);
+            bucket.push(book, slot, answered, now);
             self.len += 1;
             return UpdateOutcome::Inserted;
         }
         if let Some(pos) = bucket
             .entries
             .iter()
-            .position(|e| state(e) == NodeState::Bad)
+            .position(|e| rule.state(e, now) == NodeState::Bad)
         {
-            if let Some(evicted) = bucket.entries.remove(pos) {
-                if bucket
-                    .pending
-                    .is_some_and(|p| p.oldest == evicted.contact.id)
-                {
-                    if let Some(previous) = bucket.pending.take() {
-                        bucket.cache(previous.candidate, cache_capacity);
-                    }
+            let evicted = bucket.entries.remove(pos);
+            let evicted_contact = book.contact(evicted.slot);
+            book.release(evicted.slot);
+            if bucket
+                .pending
+                .is_some_and(|p| p.oldest == evicted_contact.id)
+            {
+                if let Some(previous) = bucket.pending.take() {
+                    bucket.cache(book, previous.candidate, cache_capacity);
                 }
-                bucket.push(contact, answered, now);
-                return UpdateOutcome::ReplacedBad {
-                    evicted: evicted.contact,
-                };
             }
+            let slot = book.admit(contact);
+            bucket.push(book, slot, answered, now);
+            return UpdateOutcome::ReplacedBad {
+                evicted: evicted_contact,
+            };
         }
         let Some(oldest) = bucket
             .entries
             .iter()
-            .find(|e| state(e) == NodeState::Questionable)
-            .map(|e| e.contact)
+            .find(|e| rule.state(e, now) == NodeState::Questionable)
+            .map(|e| book.contact(e.slot))
         else {
             // Every contact is good (or k == 0: a table that keeps nothing).
-            bucket.cache(contact, cache_capacity);
+            let slot = book.admit(contact);
+            bucket.cache(book, slot, cache_capacity);
             return UpdateOutcome::Cached;
         };
         match bucket.pending {
-            Some(pending)
-                if pending.candidate.id != contact.id
-                    && now.saturating_since(bucket.last_ping_at) < ping_timeout =>
-            {
-                bucket.cache(contact, cache_capacity);
+            Some(pending) if book.holds(pending.candidate, &contact.id, shared) => {
                 UpdateOutcome::Cached
             }
-            Some(pending) if pending.candidate.id == contact.id => UpdateOutcome::Cached,
+            Some(_) if now.saturating_since(bucket.last_ping_at) < ping_timeout => {
+                let slot = book.admit(contact);
+                bucket.cache(book, slot, cache_capacity);
+                UpdateOutcome::Cached
+            }
             _ => {
                 // No ping outstanding, or the last one was never answered
                 // within `ping_timeout`: ask again for this newcomer, keeping
                 // any previous candidate as a replacement.
                 if let Some(previous) = bucket.pending.take() {
-                    bucket.cache(previous.candidate, cache_capacity);
+                    bucket.cache(book, previous.candidate, cache_capacity);
                 }
                 bucket.pending = Some(PendingPing {
                     oldest: oldest.id,
-                    candidate: contact,
+                    candidate: book.admit(contact),
                 });
                 bucket.last_ping_at = now;
                 UpdateOutcome::PingOldest { oldest }
@@ -363,62 +429,68 @@ impl RoutingTable {
         }
     }
 
-    /// The answer to a [`UpdateOutcome::PingOldest`] request.
+    /// The answer to a [`UpdateOutcome::PingOldest`] request to `oldest`.
     ///
     /// Answered: the old contact is kept (moved to the tail) and the
     /// newcomer goes to the replacement cache — old, live nodes win, which is
     /// what makes Kademlia resist floods of new ids. Not answered: the old
     /// contact is evicted and the newcomer takes its place.
-    pub fn on_ping_result(&mut self, oldest: &NodeId, answered: bool, now: Time) {
-        let Some(index) = self.local.bucket_index(oldest) else {
+    pub fn on_ping_result(&mut self, oldest: &Contact, answered: bool, now: Time) {
+        let Some(index) = self.local.bucket_index(&oldest.id) else {
             return;
         };
         let k = self.config.k;
         let cache_capacity = self.config.replacement_cache;
-        let Some(bucket) = self.buckets.get_mut(slot(index)) else {
+        let Some((bucket, book)) = self.existing_bucket_mut(index) else {
             return;
         };
         let pending = match bucket.pending {
-            Some(p) if p.oldest == *oldest => bucket.pending.take(),
+            Some(p) if p.oldest == oldest.id => bucket.pending.take(),
             _ => None,
         };
-        let pos = bucket.position(oldest);
+        let pos = bucket.position(book, &oldest.id, book.shared(oldest));
         if answered {
             if let Some(pos) = pos {
-                let contact = bucket.entries[pos].contact;
-                bucket.refresh_at(pos, contact, true, now);
+                bucket.refresh_at(pos, true, now);
             }
             if let Some(p) = pending {
-                bucket.cache(p.candidate, cache_capacity);
+                bucket.cache(book, p.candidate, cache_capacity);
             }
             return;
         }
-        if let Some(pos) = pos {
-            bucket.entries.remove(pos);
-            self.len -= 1;
-        }
+        let removed = pos.map(|pos| book.release(bucket.entries.remove(pos).slot));
+        let mut added = false;
         if let Some(p) = pending {
-            if bucket.entries.len() < k && bucket.position(&p.candidate.id).is_none() {
+            let candidate = book.id(p.candidate);
+            if bucket.entries.len() < k
+                && bucket
+                    .position(book, &candidate, p.candidate.shared())
+                    .is_none()
+            {
                 // The candidate was heard from; whether it ever answered is
                 // not known here, so it starts questionable.
-                bucket.push(p.candidate, false, now);
-                self.len += 1;
+                bucket.push(book, p.candidate, false, now);
+                added = true;
+            } else {
+                book.release(p.candidate);
             }
         }
+        self.len = self.len - usize::from(removed.is_some()) + usize::from(added);
     }
 
-    /// A request to `id` failed (error or timeout). After
-    /// [`RoutingConfig::bad_after`] failures in a row the contact is bad and
-    /// is replaced by the newest cached candidate, if there is one.
-    pub fn on_failure(&mut self, id: &NodeId, now: Time) -> FailureOutcome {
-        let Some(index) = self.local.bucket_index(id) else {
+    /// A request to `contact` failed (error or timeout). After
+    /// [`RoutingConfig::bad_after`] failures in a row the entry with its id
+    /// is bad and is replaced by the newest cached candidate, if there is
+    /// one.
+    pub fn on_failure(&mut self, contact: &Contact, now: Time) -> FailureOutcome {
+        let Some(index) = self.local.bucket_index(&contact.id) else {
             return FailureOutcome::Unknown;
         };
         let bad_after = self.config.bad_after;
-        let Some(bucket) = self.buckets.get_mut(slot(index)) else {
+        let Some((bucket, book)) = self.existing_bucket_mut(index) else {
             return FailureOutcome::Unknown;
         };
-        let Some(pos) = bucket.position(id) else {
+        let Some(pos) = bucket.position(book, &contact.id, book.shared(contact)) else {
             return FailureOutcome::Unknown;
         };
         let entry = &mut bucket.entries[pos];
@@ -428,10 +500,11 @@ impl RoutingTable {
         }
         match bucket.take_replacement() {
             Some(replacement) => {
-                bucket.entries.remove(pos);
+                book.release(bucket.entries.remove(pos).slot);
                 // A replacement was heard from but may never have answered.
-                bucket.push(replacement, false, now);
-                FailureOutcome::Replaced(replacement)
+                let contact = book.contact(replacement);
+                bucket.push(book, replacement, false, now);
+                FailureOutcome::Replaced(contact)
             }
             None => FailureOutcome::Bad,
         }
@@ -440,9 +513,11 @@ impl RoutingTable {
     /// Remove `id` outright (for example when it proved to be hostile).
     pub fn remove(&mut self, id: &NodeId) -> Option<Entry> {
         let index = self.local.bucket_index(id)?;
-        let bucket = self.buckets.get_mut(slot(index))?;
-        let pos = bucket.position(id)?;
-        let entry = bucket.entries.remove(pos)?;
+        let (bucket, book) = self.existing_bucket_mut(index)?;
+        let pos = bucket.position(book, id, None)?;
+        let stored = bucket.entries.remove(pos);
+        let entry = stored.view(book);
+        book.release(stored.slot);
         self.len -= 1;
         Some(entry)
     }
@@ -450,65 +525,88 @@ impl RoutingTable {
     /// The `n` contacts closest to `target`, closest first, never the local
     /// node, whatever their state: where a lookup starts.
     pub fn closest(&self, target: &NodeId, n: usize) -> Vec<Contact> {
-        self.closest_where(target, n, |_| true)
+        let mut all = Vec::new();
+        self.walk_closest(target, |e, key| {
+            all.push((key, e.slot));
+            all.len() >= n
+        });
+        self.contacts_by_distance(all, n)
     }
 
     /// What a node hands out when asked for the `n` closest to `target` at
     /// `now` (a `find_node` or `get` reply): BEP 5's "K closest good nodes",
     /// topped up with the closest questionable ones when fewer than `n` are
     /// good, good ones first; never a bad one.
+    ///
+    /// One walk collects both kinds: it can stop once `n` good ones are
+    /// found, for no farther good node could displace them, but not before,
+    /// for a far good node outranks a near questionable one.
     pub fn closest_for_reply(&self, target: &NodeId, n: usize, now: Time) -> Vec<Contact> {
-        let mut out = self.closest_where(target, n, |e| self.state_of(e, now) == NodeState::Good);
+        let rule = StateRule::of(&self.config);
+        let (mut good, mut questionable) = (Vec::new(), Vec::new());
+        self.walk_closest(target, |e, key| {
+            match rule.state(e, now) {
+                NodeState::Good => good.push((key, e.slot)),
+                NodeState::Questionable => questionable.push((key, e.slot)),
+                NodeState::Bad => {}
+            }
+            good.len() >= n
+        });
+        let mut out = self.contacts_by_distance(good, n);
         if out.len() < n {
-            let more = self.closest_where(target, n - out.len(), |e| {
-                self.state_of(e, now) == NodeState::Questionable
-            });
+            let more = self.contacts_by_distance(questionable, n - out.len());
             out.extend(more);
         }
         out
     }
 
-    /// The `n` entries closest to `target` that `keep` accepts, closest
-    /// first.
+    /// The `n` closest of `found` (distance key and slot, in any order),
+    /// closest first, as contacts.
+    fn contacts_by_distance(&self, mut found: Vec<((u128, u32), Slot)>, n: usize) -> Vec<Contact> {
+        found.sort_unstable_by_key(|&(key, _)| key);
+        found
+            .into_iter()
+            .take(n)
+            .map(|(_, s)| self.book.contact(s))
+            .collect()
+    }
+
+    /// Visit entries in groups of increasing distance to `target`, each
+    /// with its distance key, until `enough` says so at the end of a group.
     ///
     /// Buckets are visited in distance order instead of sorting the whole
     /// table: with `b` the bucket `target` falls in, bucket `b` holds every
     /// contact closer than `2^b`, the buckets below `b` hold those in
     /// `[2^b, 2^(b+1))`, and each bucket above is a farther band of its own.
-    fn closest_where(
-        &self,
-        target: &NodeId,
-        n: usize,
-        keep: impl Fn(&Entry) -> bool,
-    ) -> Vec<Contact> {
-        let mut out = Vec::with_capacity(n.min(self.len));
-        if n == 0 {
-            return out;
-        }
-        let take_group = |range: std::ops::Range<usize>, out: &mut Vec<Contact>| {
-            let start = out.len();
+    /// Every entry of an earlier group is closer than every entry of a later
+    /// one, so the caller may stop once a group brings what it needs.
+    fn walk_closest(&self, target: &NodeId, mut visit: impl FnMut(&Stored, (u128, u32)) -> bool) {
+        let mut group = |range: std::ops::Range<usize>| {
+            let mut enough = false;
             for bucket in range.filter_map(|i| self.bucket(i)) {
-                out.extend(bucket.entries.iter().filter(|e| keep(e)).map(|e| e.contact));
+                for e in &bucket.entries {
+                    let key = distance_key(&self.book.id(e.slot), target);
+                    enough = visit(e, key);
+                }
             }
-            out[start..].sort_unstable_by_key(|c| c.id.distance(target));
-            out.len() >= n
+            enough
         };
-        // Each group is sorted on its own; `any` stops at the first group that
-        // brings the count to `n`.
         let farther_from = match self.local.bucket_index(target) {
-            Some(b) if take_group(b..b + 1, &mut out) || take_group(0..b, &mut out) => ID_BITS,
+            Some(b) if group(b..b + 1) || group(0..b) => return,
             Some(b) => b + 1,
             None => 0,
         };
-        let _filled = (farther_from..ID_BITS).any(|i| take_group(i..i + 1, &mut out));
-        out.truncate(n);
-        out
+        for i in farther_from..ID_BITS {
+            if group(i..i + 1) {
+                return;
+            }
+        }
     }
 
     /// Record that a lookup targeted bucket `index`, which refreshes it.
     pub fn touch_bucket(&mut self, index: usize, now: Time) {
         if index < ID_BITS {
-            self.bucket_mut(index).last_touched = now;
+            self.bucket_mut(index).0.last_touched = now;
         }
     }
 
@@ -628,7 +726,7 @@ mod tests {
         fn bucket_ids(&self, index: usize) -> Vec<NodeId> {
             self.table
                 .bucket(index)
-                .map(|b| b.entries.iter().map(|e| e.contact.id).collect())
+                .map(|b| b.entries.iter().map(|e| table_id(&self.table, e)).collect())
                 .unwrap_or_default()
         }
 
@@ -645,7 +743,12 @@ mod tests {
         contacts.iter().map(|c| c.id).collect()
     }
 
-    /// No id appears twice in the table, and `len` counts the entries.
+    fn table_id(table: &RoutingTable, e: &Stored) -> NodeId {
+        table.book.id(e.slot)
+    }
+
+    /// No id appears twice in the table, `len` counts the entries, and the
+    /// book keeps exactly what the buckets refer to.
     fn assert_consistent(table: &RoutingTable) {
         let all: Vec<NodeId> = table.iter().map(|e| e.contact.id).collect();
         let mut distinct = all.clone();
@@ -656,9 +759,30 @@ mod tests {
         for (j, bucket) in table.buckets.iter().enumerate() {
             assert!(bucket.entries.len() <= table.config.k);
             for e in &bucket.entries {
-                assert_eq!(table.local.bucket_index(&e.contact.id), Some(slot(j)));
+                assert_eq!(table.local.bucket_index(&table_id(table, e)), Some(slot(j)));
             }
         }
+        let referred: usize = table
+            .buckets
+            .iter()
+            .map(|b| {
+                let slots = b
+                    .entries
+                    .iter()
+                    .map(|e| e.slot)
+                    .chain(b.replacements.iter().copied());
+                let candidate = b.pending.map(|p| p.candidate);
+                slots
+                    .chain(candidate)
+                    .filter(|s| s.shared().is_none())
+                    .count()
+            })
+            .sum();
+        assert_eq!(
+            table.book.own_in_use(),
+            referred,
+            "the book leaks or shares a slot"
+        );
     }
 
     // ---- update ----------------------------------------------------------
@@ -668,7 +792,7 @@ mod tests {
         let mut f = Fixture::new(1, config(4));
         let c = f.fill(B, 3);
         assert_eq!(
-            f.table.on_failure(&c[0].id, ms(10)),
+            f.table.on_failure(&c[0], ms(10)),
             FailureOutcome::Counted(1)
         );
         assert_eq!(f.table.update(c[0], ms(20)), UpdateOutcome::Refreshed);
@@ -757,7 +881,7 @@ mod tests {
         let third = f.contact_in(B);
         assert_eq!(f.table.update(third, ms(11_001)), UpdateOutcome::Cached);
         // Its answer is about the second candidate.
-        f.table.on_ping_result(&c[0].id, false, ms(11_002));
+        f.table.on_ping_result(&c[0], false, ms(11_002));
         assert!(f.table.contains(&second.id));
         assert!(!f.table.contains(&first.id));
         assert_consistent(&f.table);
@@ -789,10 +913,7 @@ mod tests {
         assert!(f.table.is_empty());
         assert!(!f.table.contains(&f.local()));
         assert!(f.table.closest(&f.local(), 10).is_empty());
-        assert_eq!(
-            f.table.on_failure(&f.local(), ms(2)),
-            FailureOutcome::Unknown
-        );
+        assert_eq!(f.table.on_failure(&me, ms(2)), FailureOutcome::Unknown);
     }
 
     // ---- node states (BEP 5) ---------------------------------------------
@@ -809,7 +930,8 @@ mod tests {
     const QUARTER: u64 = 15 * 60 * 1000;
 
     fn state(f: &Fixture, id: &NodeId, at: Time) -> NodeState {
-        f.table.state_of(f.table.get(id).expect("in the table"), at)
+        f.table
+            .state_of(&f.table.get(id).expect("in the table"), at)
     }
 
     #[test]
@@ -854,12 +976,12 @@ mod tests {
         let mut f = Fixture::new(32, bep5(4));
         let c = f.contact_in(B);
         let _ = f.table.update(c, ms(0));
-        assert_eq!(f.table.on_failure(&c.id, ms(1)), FailureOutcome::Counted(1));
-        assert_eq!(f.table.on_failure(&c.id, ms(2)), FailureOutcome::Counted(2));
+        assert_eq!(f.table.on_failure(&c, ms(1)), FailureOutcome::Counted(1));
+        assert_eq!(f.table.on_failure(&c, ms(2)), FailureOutcome::Counted(2));
         // Still within its fifteen minutes, but two failures do not make it
         // bad yet.
         assert_eq!(state(&f, &c.id, ms(2)), NodeState::Good);
-        assert_eq!(f.table.on_failure(&c.id, ms(3)), FailureOutcome::Bad);
+        assert_eq!(f.table.on_failure(&c, ms(3)), FailureOutcome::Bad);
         assert_eq!(state(&f, &c.id, ms(3)), NodeState::Bad);
         assert!(f.table.contains(&c.id), "kept: nothing to replace it with");
         let _ = f.table.update(c, ms(4));
@@ -872,7 +994,7 @@ mod tests {
         let c = f.fill(B, 3);
         // c[0] is the least recently seen; c[1] goes bad.
         for t in 0..3 {
-            let _ = f.table.on_failure(&c[1].id, ms(10 + t));
+            let _ = f.table.on_failure(&c[1], ms(10 + t));
         }
         let newcomer = f.contact_in(B);
         assert_eq!(
@@ -901,7 +1023,7 @@ mod tests {
             f.table.update(late, ms(QUARTER + 1)),
             UpdateOutcome::PingOldest { oldest: c[1] }
         );
-        f.table.on_ping_result(&c[1].id, false, ms(QUARTER + 2));
+        f.table.on_ping_result(&c[1], false, ms(QUARTER + 2));
         assert!(!f.table.contains(&c[1].id));
         assert!(f.table.contains(&late.id));
         assert_consistent(&f.table);
@@ -914,9 +1036,9 @@ mod tests {
         let c = f.fill(B, 6);
         // c[0], c[1]: bad; c[2]: questionable (only ever queried us);
         // c[3..]: good.
-        for id in [c[0].id, c[1].id] {
+        for bad in [c[0], c[1]] {
             for t in 0..3 {
-                let _ = f.table.on_failure(&id, ms(10 + t));
+                let _ = f.table.on_failure(&bad, ms(10 + t));
             }
         }
         assert!(f.table.remove(&c[2].id).is_some());
@@ -948,8 +1070,8 @@ mod tests {
             f.table.update(newcomer, ms(10)),
             UpdateOutcome::PingOldest { oldest: c[0] }
         );
-        f.table.on_failure(&c[0].id, ms(11));
-        f.table.on_ping_result(&c[0].id, true, ms(20));
+        f.table.on_failure(&c[0], ms(11));
+        f.table.on_ping_result(&c[0], true, ms(20));
         assert_eq!(f.bucket_ids(B), vec![c[1].id, c[2].id, c[0].id]);
         let entry = f.table.get(&c[0].id).unwrap();
         assert_eq!(entry.last_seen, ms(20));
@@ -976,7 +1098,7 @@ mod tests {
             f.table.update(newcomer, ms(10)),
             UpdateOutcome::PingOldest { oldest: c[0] }
         );
-        f.table.on_ping_result(&c[0].id, false, ms(20));
+        f.table.on_ping_result(&c[0], false, ms(20));
         assert!(!f.table.contains(&c[0].id));
         assert_eq!(f.bucket_ids(B), vec![c[1].id, c[2].id, newcomer.id]);
         assert_eq!(f.table.get(&newcomer.id).unwrap().last_seen, ms(20));
@@ -1012,15 +1134,15 @@ mod tests {
         );
         // Stale contacts are replaced by the newest candidate first.
         for _ in 0..5 {
-            let _ = f.table.on_failure(&c[0].id, ms(30));
+            let _ = f.table.on_failure(&c[0], ms(30));
         }
         assert!(f.table.contains(&cached[2].id));
         assert!(!f.table.contains(&c[0].id));
         for _ in 0..4 {
-            let _ = f.table.on_failure(&c[1].id, ms(31));
+            let _ = f.table.on_failure(&c[1], ms(31));
         }
         assert_eq!(
-            f.table.on_failure(&c[1].id, ms(32)),
+            f.table.on_failure(&c[1], ms(32)),
             FailureOutcome::Replaced(cached[4])
         );
         assert_eq!(f.replacement_ids(B), vec![cached[3].id]);
@@ -1041,7 +1163,7 @@ mod tests {
         ));
         assert_eq!(f.table.update(b, ms(2)), UpdateOutcome::Cached);
         assert!(f.table.replacements(B).is_empty());
-        f.table.on_ping_result(&c[0].id, true, ms(3));
+        f.table.on_ping_result(&c[0], true, ms(3));
         assert!(f.table.replacements(B).is_empty());
     }
 
@@ -1060,13 +1182,13 @@ mod tests {
         assert_eq!(f.table.update(spare, ms(6)), UpdateOutcome::Cached);
         for n in 1..=4 {
             assert_eq!(
-                f.table.on_failure(&c[1].id, ms(10 + n as u64)),
+                f.table.on_failure(&c[1], ms(10 + n as u64)),
                 FailureOutcome::Counted(n)
             );
             assert!(f.table.contains(&c[1].id));
         }
         assert_eq!(
-            f.table.on_failure(&c[1].id, ms(20)),
+            f.table.on_failure(&c[1], ms(20)),
             FailureOutcome::Replaced(spare)
         );
         assert!(!f.table.contains(&c[1].id));
@@ -1075,10 +1197,7 @@ mod tests {
         assert_eq!((entry.last_seen, entry.failures), (ms(20), 0));
         assert_eq!(f.table.len(), 2);
         assert!(f.table.replacements(B).is_empty());
-        assert_eq!(
-            f.table.on_failure(&c[1].id, ms(21)),
-            FailureOutcome::Unknown
-        );
+        assert_eq!(f.table.on_failure(&c[1], ms(21)), FailureOutcome::Unknown);
         assert_consistent(&f.table);
     }
 
@@ -1087,17 +1206,17 @@ mod tests {
         let mut f = Fixture::new(13, config(4));
         let c = f.fill(B, 2);
         for _ in 0..4 {
-            let _ = f.table.on_failure(&c[0].id, ms(10));
+            let _ = f.table.on_failure(&c[0], ms(10));
         }
-        assert_eq!(f.table.on_failure(&c[0].id, ms(11)), FailureOutcome::Bad);
-        assert_eq!(f.table.on_failure(&c[0].id, ms(12)), FailureOutcome::Bad);
+        assert_eq!(f.table.on_failure(&c[0], ms(11)), FailureOutcome::Bad);
+        assert_eq!(f.table.on_failure(&c[0], ms(12)), FailureOutcome::Bad);
         assert!(f.table.contains(&c[0].id));
         assert_eq!(f.table.len(), 2);
         assert_eq!(f.bucket_ids(B), ids(&c));
         // Heard from again: healthy.
         assert_eq!(f.table.update(c[0], ms(13)), UpdateOutcome::Refreshed);
         assert_eq!(
-            f.table.on_failure(&c[0].id, ms(14)),
+            f.table.on_failure(&c[0], ms(14)),
             FailureOutcome::Counted(1)
         );
     }
@@ -1114,20 +1233,20 @@ mod tests {
         ));
         assert_eq!(f.table.update(spare, ms(6)), UpdateOutcome::Cached);
         for _ in 0..4 {
-            let _ = f.table.on_failure(&c[1].id, ms(10));
+            let _ = f.table.on_failure(&c[1], ms(10));
         }
         assert_eq!(f.table.update(c[1], ms(11)), UpdateOutcome::Refreshed);
         for n in 1..=4 {
             assert_eq!(
-                f.table.on_failure(&c[1].id, ms(12)),
+                f.table.on_failure(&c[1], ms(12)),
                 FailureOutcome::Counted(n)
             );
         }
         assert!(f.table.contains(&c[1].id));
         // An answered ping is a success too.
-        f.table.on_ping_result(&c[1].id, true, ms(13));
+        f.table.on_ping_result(&c[1], true, ms(13));
         assert_eq!(
-            f.table.on_failure(&c[1].id, ms(14)),
+            f.table.on_failure(&c[1], ms(14)),
             FailureOutcome::Counted(1)
         );
         assert!(f.table.contains(&c[1].id));
@@ -1153,15 +1272,15 @@ mod tests {
             f.table.update(second, ms(20_000)),
             UpdateOutcome::PingOldest { .. }
         ));
-        f.table.on_ping_result(&c[0].id, false, ms(20_001));
+        f.table.on_ping_result(&c[0], false, ms(20_001));
         assert!(f.table.contains(&second.id));
         assert_consistent(&f.table);
         // Every stale contact is replaced by a node not already stored.
-        for id in [c[1].id, first.id, second.id] {
+        for stale in [c[1], first, second] {
             for _ in 0..5 {
-                let outcome = f.table.on_failure(&id, ms(30_000));
+                let outcome = f.table.on_failure(&stale, ms(30_000));
                 if let FailureOutcome::Replaced(r) = outcome {
-                    assert_ne!(r.id, id, "a stale contact was replaced by itself");
+                    assert_ne!(r.id, stale.id, "a stale contact was replaced by itself");
                 }
             }
             assert_consistent(&f.table);
@@ -1176,10 +1295,10 @@ mod tests {
         ));
         assert!(f.table.remove(&c[1].id).is_some());
         assert_eq!(f.table.update(newcomer, ms(1)), UpdateOutcome::Inserted);
-        f.table.on_ping_result(&c[0].id, true, ms(2));
+        f.table.on_ping_result(&c[0], true, ms(2));
         assert!(!f.replacement_ids(B).contains(&newcomer.id));
         for _ in 0..5 {
-            let _ = f.table.on_failure(&c[0].id, ms(3));
+            let _ = f.table.on_failure(&c[0], ms(3));
         }
         assert_consistent(&f.table);
     }
@@ -1275,7 +1394,7 @@ mod tests {
         let due: Vec<usize> = (150..ID_BITS).filter(|&i| i != 151).collect();
         assert_eq!(f.table.buckets_to_refresh(ms(110_000)), due);
         // A failed request does not count as a touch; hearing from a node does.
-        let _ = f.table.on_failure(&a.id, ms(110_000));
+        let _ = f.table.on_failure(&a, ms(110_000));
         assert!(f.table.buckets_to_refresh(ms(110_000)).contains(&150));
         assert_eq!(f.table.update(a, ms(110_000)), UpdateOutcome::Refreshed);
         assert!(!f.table.buckets_to_refresh(ms(110_000)).contains(&150));

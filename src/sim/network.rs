@@ -263,7 +263,7 @@ impl SimNetwork {
     ) {
         if let UpdateOutcome::PingOldest { oldest } = table.update_heard(contact, heard, at) {
             let alive = self.index_of(&oldest).is_some_and(answers);
-            table.on_ping_result(&oldest.id, alive, at);
+            table.on_ping_result(&oldest, alive, at);
         }
     }
 

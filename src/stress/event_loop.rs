@@ -41,7 +41,7 @@ pub(super) enum Event {
     /// An error reply, an unreachable node, or the driver's own timeout.
     Failure { from: Contact },
     /// The answer to a routing table's eviction ping.
-    Ping { oldest: NodeId, answered: bool },
+    Ping { oldest: Contact, answered: bool },
 }
 
 /// Buffers reused from one lookup to the next.
@@ -292,7 +292,7 @@ impl Session<'_> {
                 let accepted = lookup.on_failure(&from.id, now);
                 self.check_input(from, accepted, checks, "failure");
                 if let Some(table) = table {
-                    let _ = table.on_failure(&from.id, now);
+                    let _ = table.on_failure(&from, now);
                 }
             }
             Event::Ping { oldest, answered } => {

@@ -374,7 +374,6 @@ impl Session<'_> {
             self.tally.inject(Inject::PingUnanswered);
             self.now + timeout
         };
-        let oldest = oldest.id;
         self.schedule(at, Event::Ping { oldest, answered });
     }
 }
