@@ -52,9 +52,13 @@ impl Directory {
 
     /// The directory index of `contact`: the node at its address, if that
     /// node has the contact's id.
-    fn index_of(&self, contact: &Contact) -> Option<u32> {
+    ///
+    /// The address must be exactly the one [`Contact::simulated`] gives that
+    /// index, for a shared slot gives its contact back from the index alone.
+    pub fn index_of(&self, contact: &Contact) -> Option<u32> {
         let index = contact.simulated_index()?;
-        (index < OWN && self.ids.get(index as usize) == Some(&contact.id)).then_some(index)
+        let known = index < OWN && self.ids.get(index as usize) == Some(&contact.id);
+        (known && Contact::simulated(contact.id, index) == *contact).then_some(index)
     }
 }
 

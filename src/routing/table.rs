@@ -510,6 +510,36 @@ impl RoutingTable {
         }
     }
 
+    /// The `count` least-recently-seen questionable contacts of bucket
+    /// `index` each answered a ping at `now`: they move to the tail, in
+    /// their order, and are good again, exactly as `count` rounds of
+    /// [`UpdateOutcome::PingOldest`] answered by [`RoutingTable::on_ping_result`]
+    /// would leave them, minus the newcomers those rounds were for.
+    ///
+    /// The simulator's refresh of a full bucket on a network where every
+    /// node always answers comes to this (see `sim::upkeep`); one pass over
+    /// the bucket instead of `count` lookups of random newcomers.
+    pub fn confirm_questionable(&mut self, index: usize, count: usize, now: Time) {
+        let rule = StateRule::of(&self.config);
+        let Some((bucket, _)) = self.existing_bucket_mut(index) else {
+            return;
+        };
+        let mut confirmed = Vec::new();
+        bucket.entries.retain(|e| {
+            let pick = confirmed.len() < count && rule.state(e, now) == NodeState::Questionable;
+            if pick {
+                confirmed.push(*e);
+            }
+            !pick
+        });
+        for mut e in confirmed {
+            e.last_seen = now;
+            e.failures = 0;
+            e.answered = true;
+            bucket.entries.push(e);
+        }
+    }
+
     /// Remove `id` outright (for example when it proved to be hostile).
     pub fn remove(&mut self, id: &NodeId) -> Option<Entry> {
         let index = self.local.bucket_index(id)?;

@@ -40,7 +40,7 @@ pub use workload::{
 
 use crate::contact::Contact;
 use crate::id::NodeId;
-use crate::routing::{Directory, RoutingConfig, RoutingTable};
+use crate::routing::{RoutingConfig, RoutingTable};
 use crate::time::Time;
 
 /// Everything that defines a simulated network and its workload.
@@ -182,6 +182,16 @@ impl SimConfig {
         settings
     }
 
+    /// Whether every node answers every request all through the run: no
+    /// churn, loss, NAT or adversary. Upkeep can then take shortcuts that
+    /// only skip work whose outcome is known (see [`upkeep`]).
+    pub fn everyone_answers(&self) -> bool {
+        self.churn == ChurnModel::None
+            && self.loss == 0.0
+            && self.unreachable == 0.0
+            && !self.adversaries.any()
+    }
+
     /// The routing-table tunables every simulated node uses.
     pub fn routing(&self) -> RoutingConfig {
         RoutingConfig {
@@ -299,18 +309,6 @@ pub fn build_network(config: &SimConfig) -> SimNetwork {
         })
         .collect();
     add_adversaries(&mut nodes, config, node);
-    // Every table refers to one directory of the nodes' ids, so that a
-    // contact costs 4 bytes instead of 26 (see `Directory`).
-    let directory = Directory::new(nodes.iter().map(|n| n.contact.id).collect());
-    for n in &mut nodes {
-        let table = RoutingTable::with_directory(
-            n.contact.id,
-            routing.clone(),
-            Time::ZERO,
-            directory.clone(),
-        );
-        n.table = std::sync::Mutex::new(table);
-    }
     let mut net = SimNetwork::new(
         nodes,
         config.latency,
@@ -320,6 +318,12 @@ pub fn build_network(config: &SimConfig) -> SimNetwork {
         stream(config.seed, streams::LOSS),
     );
     net.adversary_mode = config.adversaries.mode;
+    // Every table refers to the network's directory of ids, so that a
+    // contact costs 4 bytes instead of 26.
+    for n in 0..net.nodes.len() {
+        let table = net.directory_table(n as u32, routing.clone());
+        net.nodes[n].table = std::sync::Mutex::new(table);
+    }
     let net = std::sync::Arc::new(net);
     warmup::warm_up(&net, config);
     // Every lookup of the warm-up has ended, so no copy of the handle is left.

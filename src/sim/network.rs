@@ -13,7 +13,7 @@ use crate::contact::Contact;
 use crate::driver::{lock, Clock};
 use crate::id::NodeId;
 use crate::protocol::{Request, Response};
-use crate::routing::{Heard, RoutingTable, UpdateOutcome};
+use crate::routing::{Directory, Heard, RoutingConfig, RoutingTable, UpdateOutcome};
 use crate::sim::adversary::AdversaryMode;
 use crate::sim::churn::Schedule;
 use crate::sim::ids::SortedIds;
@@ -104,6 +104,9 @@ pub struct SimNetwork {
     pub nodes: Vec<SimNode>,
     /// Ids sorted, for warm-up and truth.
     pub ids: SortedIds,
+    /// Ids by node index, which every routing table built by
+    /// [`SimNetwork::directory_table`] refers to.
+    pub directory: Directory,
     /// Delay model.
     pub latency: LatencyModel,
     /// Probability that a datagram is lost.
@@ -134,6 +137,7 @@ impl Clone for SimNetwork {
         SimNetwork {
             nodes: self.nodes.clone(),
             ids: self.ids.clone(),
+            directory: self.directory.clone(),
             latency: self.latency,
             loss: self.loss,
             k: self.k,
@@ -163,6 +167,7 @@ impl SimNetwork {
         let ids: Vec<NodeId> = nodes.iter().map(|n| n.contact.id).collect();
         SimNetwork {
             ids: SortedIds::new(&ids),
+            directory: Directory::new(ids),
             nodes,
             latency,
             loss,
@@ -172,6 +177,13 @@ impl SimNetwork {
             loss_rng: Mutex::new(loss_rng),
             counters: Mutex::new(NetCounters::default()),
         }
+    }
+
+    /// An empty routing table for node `n` over the network's directory:
+    /// its simulated contacts cost 4 bytes each.
+    pub fn directory_table(&self, n: u32, routing: RoutingConfig) -> RoutingTable {
+        let id = self.nodes[n as usize].contact.id;
+        RoutingTable::with_directory(id, routing, Time::ZERO, self.directory.clone())
     }
 
     /// Whether node `n` is up at `t`.
@@ -221,9 +233,7 @@ impl SimNetwork {
     /// (an honest id at an adversary's address) never counts as the honest
     /// node.
     pub fn index_of(&self, contact: &Contact) -> Option<u32> {
-        let n = contact.simulated_index()?;
-        let node = self.nodes.get(n as usize)?;
-        (node.contact == *contact).then_some(n)
+        self.directory.index_of(contact)
     }
 
     /// Index of the node listening at `contact`'s address (addresses are

@@ -1,0 +1,130 @@
+//! A routing table over a shared directory of ids (how every simulated node
+//! stores its contacts, 4 bytes each) behaves exactly as one that keeps its
+//! contacts itself (how a UDP node does): the same outcome for every call,
+//! the same entries in the same order, the same replacements, the same
+//! replies. Contacts the directory does not know (forged ones: a directory
+//! id at another node's address, or ids from nowhere) are mixed in, because
+//! a simulated table must keep those too.
+
+use std::time::Duration;
+
+use kadlab::contact::Contact;
+use kadlab::id::NodeId;
+use kadlab::routing::{Directory, Heard, RoutingConfig, RoutingTable};
+use kadlab::time::Time;
+use proptest::prelude::*;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+
+/// One call on a table; `who` picks a contact of the pool.
+#[derive(Clone, Debug)]
+enum Op {
+    Heard { who: usize, answered: bool },
+    Failure { who: usize },
+    Ping { who: usize, answered: bool },
+    Remove { who: usize },
+    Confirm { bucket: usize, count: usize },
+    Wait { seconds: u64 },
+}
+
+fn op(pool: usize) -> impl Strategy<Value = Op> {
+    prop_oneof![
+        6 => (0..pool, any::<bool>()).prop_map(|(who, answered)| Op::Heard { who, answered }),
+        2 => (0..pool).prop_map(|who| Op::Failure { who }),
+        2 => (0..pool, any::<bool>()).prop_map(|(who, answered)| Op::Ping { who, answered }),
+        1 => (0..pool).prop_map(|who| Op::Remove { who }),
+        1 => (150..160usize, 0..6usize).prop_map(|(bucket, count)| Op::Confirm { bucket, count }),
+        1 => (0..1200u64).prop_map(|seconds| Op::Wait { seconds }),
+    ]
+}
+
+/// The directory's nodes (ids crowded into a few far buckets of the local
+/// id, so buckets fill and evict), and the pool of contacts the calls pick
+/// from: directory contacts, forged ones and foreign ones.
+fn world(seed: u64, nodes: usize) -> (NodeId, Directory, Vec<Contact>) {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let local = NodeId::random(&mut rng);
+    let ids: Vec<NodeId> = (0..nodes)
+        .map(|i| local.random_in_bucket(150 + i % 10, &mut rng))
+        .collect();
+    let mut pool: Vec<Contact> = ids
+        .iter()
+        .enumerate()
+        .map(|(i, id)| Contact::simulated(*id, i as u32))
+        .collect();
+    // A directory id at another directory node's address.
+    pool.push(Contact::simulated(ids[0], 1));
+    pool.push(Contact::simulated(ids[2], 3));
+    // An id from nowhere at an address beyond the directory, and one at a
+    // real node's address; a directory id at a non-simulated address.
+    pool.push(Contact::simulated(local.random_in_bucket(151, &mut rng), nodes as u32 + 5));
+    pool.push(Contact::simulated(local.random_in_bucket(152, &mut rng), 4));
+    pool.push(Contact::new(ids[5], "10.0.0.6:10000".parse().expect("address")));
+    (local, Directory::new(ids), pool)
+}
+
+fn config() -> RoutingConfig {
+    RoutingConfig {
+        k: 4,
+        replacement_cache: 3,
+        bad_after: 2,
+        questionable_after: Duration::from_secs(600),
+        refresh_interval: Duration::from_secs(900),
+        ping_timeout: Duration::from_secs(10),
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    #[test]
+    fn a_table_over_a_directory_behaves_as_one_that_keeps_its_contacts(
+        seed in any::<u64>(),
+        ops in proptest::collection::vec(op(65), 1..300),
+    ) {
+        let (local, directory, pool) = world(seed, 60);
+        let mut plain = RoutingTable::new(local, config(), Time::ZERO);
+        let mut shared = RoutingTable::with_directory(local, config(), Time::ZERO, directory);
+        let mut now = Time::ZERO;
+        let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 1);
+        for op in ops {
+            now = now + Duration::from_millis(7);
+            match op {
+                Op::Heard { who, answered } => {
+                    let heard = if answered { Heard::Answered } else { Heard::Queried };
+                    let c = pool[who % pool.len()];
+                    prop_assert_eq!(plain.update_heard(c, heard, now), shared.update_heard(c, heard, now));
+                }
+                Op::Failure { who } => {
+                    let c = pool[who % pool.len()];
+                    prop_assert_eq!(plain.on_failure(&c, now), shared.on_failure(&c, now));
+                }
+                Op::Ping { who, answered } => {
+                    let c = pool[who % pool.len()];
+                    plain.on_ping_result(&c, answered, now);
+                    shared.on_ping_result(&c, answered, now);
+                }
+                Op::Remove { who } => {
+                    let id = pool[who % pool.len()].id;
+                    prop_assert_eq!(plain.remove(&id), shared.remove(&id));
+                }
+                Op::Confirm { bucket, count } => {
+                    plain.confirm_questionable(bucket, count, now);
+                    shared.confirm_questionable(bucket, count, now);
+                }
+                Op::Wait { seconds } => now = now + Duration::from_secs(seconds),
+            }
+            prop_assert_eq!(plain.len(), shared.len());
+            prop_assert!(plain.iter().eq(shared.iter()), "entries differ");
+            for b in 150..160 {
+                prop_assert_eq!(plain.replacements(b), shared.replacements(b));
+            }
+            let target = NodeId::random(&mut rng);
+            prop_assert_eq!(plain.closest(&target, 6), shared.closest(&target, 6));
+            prop_assert_eq!(
+                plain.closest_for_reply(&target, 6, now),
+                shared.closest_for_reply(&target, 6, now)
+            );
+        }
+    }
+}
