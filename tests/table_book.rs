@@ -57,9 +57,15 @@ fn world(seed: u64, nodes: usize) -> (NodeId, Directory, Vec<Contact>) {
     pool.push(Contact::simulated(ids[2], 3));
     // An id from nowhere at an address beyond the directory, and one at a
     // real node's address; a directory id at a non-simulated address.
-    pool.push(Contact::simulated(local.random_in_bucket(151, &mut rng), nodes as u32 + 5));
+    pool.push(Contact::simulated(
+        local.random_in_bucket(151, &mut rng),
+        nodes as u32 + 5,
+    ));
     pool.push(Contact::simulated(local.random_in_bucket(152, &mut rng), 4));
-    pool.push(Contact::new(ids[5], "10.0.0.6:10000".parse().expect("address")));
+    pool.push(Contact::new(
+        ids[5],
+        "10.0.0.6:10000".parse().expect("address"),
+    ));
     (local, Directory::new(ids), pool)
 }
 

@@ -81,6 +81,58 @@ impl SortedIds {
         start..end
     }
 
+    /// [`SortedIds::prefix_range`] for a prefix length at most one shorter
+    /// than that of `inner`, a range of the same prefix: the wider range
+    /// holds `inner`, so its ends are found by galloping outwards from
+    /// `inner`'s, in the memory around it, at a cost that grows with the
+    /// log of the widening rather than of the whole set.
+    fn widen(&self, prefix: &NodeId, len: usize, inner: Range<usize>) -> Range<usize> {
+        let lo = with_suffix(prefix, len, false);
+        let hi = with_suffix(prefix, len, true);
+        let start = gallop_down(&self.sorted, inner.start, |(id, _)| *id < lo);
+        let end = gallop_up(&self.sorted, inner.end, |(id, _)| *id <= hi);
+        start..end
+    }
+
+    /// The ranges of the buckets of a table owned by `owner`, farthest
+    /// first (bucket 159, 158, …), while more ids than the owner's share
+    /// its prefix; every nearer bucket is empty. Each
+    /// bucket's range is the half of its prefix range that does not hold
+    /// the owner. A walk inwards, each prefix range found by a binary
+    /// search within the previous one, instead of two searches of the
+    /// whole set per bucket.
+    pub fn buckets_of(&self, owner: &NodeId) -> Vec<(usize, Range<usize>)> {
+        let mut out = Vec::new();
+        let mut range = 0..self.sorted.len();
+        for shared in 0..ID_BITS {
+            if range.len() <= 1 {
+                break;
+            }
+            let inner = self.narrow(owner, shared + 1, range.clone());
+            let bucket = if inner.is_empty() {
+                range.clone()
+            } else if inner.start > range.start {
+                range.start..inner.start
+            } else {
+                inner.end..range.end
+            };
+            out.push((ID_BITS - 1 - shared, bucket));
+            range = inner;
+        }
+        out
+    }
+
+    /// [`SortedIds::prefix_range`] of `prefix` and `len` within `outer`,
+    /// the range of the same prefix one bit shorter.
+    fn narrow(&self, prefix: &NodeId, len: usize, outer: Range<usize>) -> Range<usize> {
+        let lo = with_suffix(prefix, len, false);
+        let hi = with_suffix(prefix, len, true);
+        let within = &self.sorted[outer.clone()];
+        let start = outer.start + within.partition_point(|(id, _)| *id < lo);
+        let end = outer.start + within.partition_point(|(id, _)| *id <= hi);
+        start..end
+    }
+
     /// Sorted positions of the ids in bucket `index` of a table owned by
     /// `owner`: they share `159 - index` bits with it and differ in the next.
     pub fn bucket_range(&self, owner: &NodeId, index: usize) -> Range<usize> {
@@ -108,7 +160,7 @@ impl SortedIds {
             .count();
         while count < k && len > 0 {
             len -= 1;
-            let wider = self.prefix_range(target, len);
+            let wider = self.widen(target, len, range.clone());
             // Only the newly covered half needs checking.
             count += wider
                 .clone()
@@ -124,6 +176,43 @@ impl SortedIds {
         found.sort_unstable();
         found.truncate(k);
         found.into_iter().map(|(_, n)| n).collect()
+    }
+}
+
+/// The end of the prefix of `items` where `below` holds, known to be at
+/// or before `from`: an exponential search down from `from`, then a binary
+/// one.
+fn gallop_down<T>(items: &[T], from: usize, below: impl Fn(&T) -> bool) -> usize {
+    let mut hi = from;
+    let mut step = 1;
+    loop {
+        if hi == 0 {
+            return 0;
+        }
+        let probe = hi.saturating_sub(step);
+        if below(&items[probe]) {
+            return probe + 1 + items[probe + 1..hi].partition_point(&below);
+        }
+        hi = probe;
+        step *= 2;
+    }
+}
+
+/// The end of the prefix of `items` where `keep` holds, known to be at or
+/// after `from`: an exponential search up from `from`, then a binary one.
+fn gallop_up<T>(items: &[T], from: usize, keep: impl Fn(&T) -> bool) -> usize {
+    let mut lo = from;
+    let mut step = 1;
+    loop {
+        if lo >= items.len() {
+            return items.len();
+        }
+        let probe = (lo + step - 1).min(items.len() - 1);
+        if !keep(&items[probe]) {
+            return lo + items[lo..probe].partition_point(&keep);
+        }
+        lo = probe + 1;
+        step *= 2;
     }
 }
 
@@ -175,6 +264,16 @@ mod tests {
             for n in inside {
                 assert_eq!(owner.bucket_index(&ids[n as usize]), Some(b));
             }
+        }
+        let walked = index.buckets_of(&owner);
+        assert!(walked.len() > 8);
+        for (b, range) in walked {
+            // Empty ranges may sit at different positions.
+            let searched = index.bucket_range(&owner, b);
+            assert!(
+                range == searched || range.is_empty() && searched.is_empty(),
+                "bucket {b}"
+            );
         }
         assert_eq!(index.find(&ids[3]), Some(3));
         assert_eq!(index.find(&NodeId::ZERO), None);

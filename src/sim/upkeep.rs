@@ -379,8 +379,12 @@ fn oracle_refresh(
     let answers = |m: u32| live.answers(m);
     let want = (k / 2).max(1);
     let mut table = lock(&net.nodes[n as usize].table);
+    let ranges = net.ids.buckets_of(&owner);
     for &b in buckets {
-        let range = net.ids.bucket_range(&owner, b);
+        // `buckets_of` lists buckets 159, 158, … down to the last non-empty.
+        let range = ranges
+            .get(crate::id::ID_BITS - 1 - b)
+            .map_or(0..0, |(_, r)| r.clone());
         if everyone_answers && range.len() > FEW_KNOWN * k && table.bucket_len(b) >= k {
             // Every node answers, and the bucket is a small sample of its
             // range: each newcomer pings the oldest questionable contact,

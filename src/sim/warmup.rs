@@ -10,7 +10,6 @@ use std::sync::Arc;
 
 use crate::contact::Contact;
 use crate::driver::{lock, Clock};
-use crate::id::ID_BITS;
 use crate::routing::Heard;
 use crate::sim::network::SimNetwork;
 use crate::sim::upkeep::{self, sample_bucket};
@@ -69,14 +68,7 @@ fn fill_buckets(net: &SimNetwork, at: Time, want: usize, rng: &mut ChaCha8Rng) {
     for n in 0..net.nodes.len() as u32 {
         let owner = net.nodes[n as usize].contact.id;
         let mut table = lock(&net.nodes[n as usize].table);
-        for bucket in (0..ID_BITS).rev() {
-            // Ids sharing more than `159 - bucket` bits with the owner fill
-            // this bucket and all nearer ones; once only the owner is left,
-            // every nearer bucket is empty.
-            if net.ids.prefix_range(&owner, ID_BITS - 1 - bucket).len() <= 1 {
-                break;
-            }
-            let range = net.ids.bucket_range(&owner, bucket);
+        for (_, range) in net.ids.buckets_of(&owner) {
             for i in sample_bucket(net, range, want, rng, |m| up[m as usize]) {
                 let (id, m) = net.ids.entry_at(i);
                 let found = Contact::simulated(id, m);
