@@ -23,8 +23,8 @@ fn small(preset: Preset, nodes: usize, lookups: usize) -> NetworkArgs {
 fn same_seed_gives_byte_identical_json() {
     let args = small(Preset::ChurnHeavy, 1500, 60);
     let resolved = args.resolve(None).unwrap();
-    let (a, _, _) = compare(&resolved, &ProgressBar::hidden());
-    let (b, _, _) = compare(&resolved, &ProgressBar::hidden());
+    let (a, _) = compare(&resolved, &ProgressBar::hidden());
+    let (b, _) = compare(&resolved, &ProgressBar::hidden());
     assert_eq!(a.to_json(), b.to_json());
     assert_eq!(a.strategies.len(), StrategyName::ALL.len());
     // A different seed gives a different network, so different figures.
@@ -32,14 +32,14 @@ fn same_seed_gives_byte_identical_json() {
         seed: Some(2),
         ..args
     };
-    let (c, _, _) = compare(&other.resolve(None).unwrap(), &ProgressBar::hidden());
+    let (c, _) = compare(&other.resolve(None).unwrap(), &ProgressBar::hidden());
     assert_ne!(a.to_json(), c.to_json());
 }
 
 #[test]
 fn static_network_is_found_exactly_by_the_paper_rule() {
     let resolved = small(Preset::Static, 2000, 150).resolve(None).unwrap();
-    let (report, records, _) = compare(&resolved, &ProgressBar::hidden());
+    let (report, records) = compare(&resolved, &ProgressBar::hidden());
     let by_name = |n: &str| report.strategies.iter().find(|s| s.name == n).unwrap();
     assert!(by_name("kademlia").recall_mean >= 0.99, "{report:?}");
     // k-active stops once k nodes answered, and counts the nodes on the way
@@ -197,7 +197,7 @@ fn every_strategy_runs_in_the_simulator() {
         ..NetworkArgs::default()
     };
     let resolved = args.resolve(Some(&StrategyName::ALL)).unwrap();
-    let (report, _, _) = compare(&resolved, &ProgressBar::hidden());
+    let (report, _) = compare(&resolved, &ProgressBar::hidden());
     for s in &report.strategies {
         assert_eq!(s.lookups, 20);
         assert_eq!(s.ended.values().sum::<usize>(), 20);
@@ -213,8 +213,9 @@ fn join_warm_up_builds_tables_that_lookups_can_use() {
         ..small(Preset::Static, 200, 40)
     };
     let resolved = args.resolve(Some(&[StrategyName::Kademlia])).unwrap();
-    let (report, _, net) = compare(&resolved, &ProgressBar::hidden());
+    let (report, _) = compare(&resolved, &ProgressBar::hidden());
     // Every node learned more than the bootstrap contact.
+    let net = sim::build_network(&resolved.sim);
     assert!(net.nodes.iter().all(|n| n.table.lock().unwrap().len() > 20));
     assert!(report.strategies[0].recall_mean >= 0.95, "{report:?}");
 }
@@ -236,7 +237,11 @@ fn colluding_adversaries_lower_success_and_disjoint_paths_resist() {
     };
     let chosen = [StrategyName::Kademlia, StrategyName::Disjoint];
     let resolved = args.resolve(Some(&chosen)).unwrap();
-    let (report, records, net) = compare(&resolved, &ProgressBar::hidden());
+    let (report, records) = compare(&resolved, &ProgressBar::hidden());
+    // The warmed network of the run, with the values stored, as each
+    // strategy's copy starts.
+    let net = sim::build_network(&resolved.sim);
+    sim::store_values(&net, &sim::make_tasks(&net, &resolved.sim), &resolved.sim);
     let adversaries = adversary_ids(&net);
     assert_eq!(adversaries.len(), 400);
     for record in records.iter().flatten() {
@@ -252,6 +257,12 @@ fn colluding_adversaries_lower_success_and_disjoint_paths_resist() {
             "adversaries never store"
         );
     }
+    assert!(
+        net.nodes
+            .iter()
+            .any(|n| !n.store.lock().unwrap().is_empty()),
+        "honest nodes store the values"
+    );
     let (kademlia, disjoint) = (&report.strategies[0], &report.strategies[1]);
     assert!(kademlia.success_rate < 0.97, "{kademlia:?}");
     assert!(
@@ -264,7 +275,7 @@ fn colluding_adversaries_lower_success_and_disjoint_paths_resist() {
     let honest = small(Preset::Static, 1000, 40)
         .resolve(Some(&chosen))
         .unwrap();
-    let (report, _, _) = compare(&honest, &ProgressBar::hidden());
+    let (report, _) = compare(&honest, &ProgressBar::hidden());
     assert!(report.strategies.iter().all(|s| s.success_rate == 1.0));
     assert!(!report.to_table().contains("success"));
 }
@@ -278,7 +289,8 @@ fn sybils_next_to_a_key_eclipse_it() {
         ..small(Preset::Static, 800, 20)
     };
     let resolved = args.resolve(Some(&[StrategyName::Kademlia])).unwrap();
-    let (report, records, net) = compare(&resolved, &ProgressBar::hidden());
+    let (report, records) = compare(&resolved, &ProgressBar::hidden());
+    let net = sim::new_network(&resolved.sim);
     assert_eq!(net.nodes.len(), 820);
     let sybils = adversary_ids(&net);
     let node_lookups: Vec<_> = records[0]

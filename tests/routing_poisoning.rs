@@ -143,22 +143,22 @@ fn a_sybil_flood_with_late_ping_answers_cannot_evict_live_old_contacts() {
     let config = RoutingConfig::default();
     let mut f = Filled::new(2, config.clone());
     let old_ids: HashSet<NodeId> = f.old.iter().map(|c| c.id).collect();
-    let mut waiting: VecDeque<(usize, NodeId)> = VecDeque::new();
+    let mut waiting: VecDeque<(usize, Contact)> = VecDeque::new();
     let (mut pings, mut cached) = (0, 0);
     for i in 0..SYBILS {
         let now = ms(FLOOD_START + i as u64);
         // Each answer arrives 7 updates (7 ms) after its ping: well within
         // the table's ping timeout.
         while waiting.front().is_some_and(|&(at, _)| at + 7 <= i) {
-            let (_, id) = waiting.pop_front().expect("non-empty");
-            f.table.on_ping_result(&id, true, now);
+            let (_, oldest) = waiting.pop_front().expect("non-empty");
+            f.table.on_ping_result(&oldest, true, now);
         }
         let sybil = f.sybil();
         match f.table.update(sybil, now) {
             UpdateOutcome::PingOldest { oldest } => {
                 assert!(old_ids.contains(&oldest.id));
                 pings += 1;
-                waiting.push_back((i, oldest.id));
+                waiting.push_back((i, oldest));
             }
             UpdateOutcome::Cached => cached += 1,
             other => panic!("Sybil {i}: {other:?}"),
@@ -167,8 +167,9 @@ fn a_sybil_flood_with_late_ping_answers_cannot_evict_live_old_contacts() {
             f.assert_old_contacts_kept();
         }
     }
-    for (_, id) in waiting {
-        f.table.on_ping_result(&id, true, ms(FLOOD_START + 20_000));
+    for (_, oldest) in waiting {
+        f.table
+            .on_ping_result(&oldest, true, ms(FLOOD_START + 20_000));
     }
     f.assert_old_contacts_kept();
     assert_eq!(pings + cached, SYBILS);

@@ -463,12 +463,12 @@ pub fn progress(total: u64, quiet: bool) -> ProgressBar {
 /// Run `contenders` over one network and the workload of `resolved`
 /// ([`sim::run_contenders`]), ticking `bar` once per lookup.
 pub fn run_all(
-    net: &SimNetwork,
+    net: SimNetwork,
     resolved: &Resolved,
     contenders: &[Contender],
     bar: &ProgressBar,
 ) -> Vec<Vec<LookupRecord>> {
-    let tasks = sim::workload::make_tasks(net, &resolved.sim);
+    let tasks = sim::workload::make_tasks(&net, &resolved.sim);
     bar.set_message("lookups");
     sim::run_contenders(net, &tasks, contenders, &resolved.sim, &|| bar.inc(1))
 }
@@ -479,12 +479,9 @@ pub(crate) fn write_file(path: &Path, contents: &str) -> Result<()> {
 }
 
 /// Run a whole comparison: build and warm the network, run every strategy
-/// over the same workload, summarise. Returns the report, the per-lookup
-/// records (one list per strategy) and the network (for dumps).
-pub fn compare(
-    resolved: &Resolved,
-    bar: &ProgressBar,
-) -> (Report, Vec<Vec<LookupRecord>>, SimNetwork) {
+/// over the same workload, summarise. Returns the report and the
+/// per-lookup records (one list per strategy).
+pub fn compare(resolved: &Resolved, bar: &ProgressBar) -> (Report, Vec<Vec<LookupRecord>>) {
     let contenders: Vec<Contender> = resolved
         .strategies
         .iter()
@@ -492,9 +489,9 @@ pub fn compare(
         .collect();
     bar.set_message("warm-up");
     let net = sim::build_network(&resolved.sim);
-    let records = run_all(&net, resolved, &contenders, bar);
+    let records = run_all(net, resolved, &contenders, bar);
     let report = Report::new(resolved.settings(), &contenders, &records);
-    (report, records, net)
+    (report, records)
 }
 
 /// Run `kadlab compare`.
@@ -514,7 +511,7 @@ pub fn run(args: &CompareArgs) -> Result<()> {
         per_strategy * resolved.strategies.len() as u64,
         args.network.quiet,
     );
-    let (report, records, net) = compare(&resolved, &bar);
+    let (report, records) = compare(&resolved, &bar);
     bar.finish_and_clear();
     match args.format {
         Format::Table => print!("{}", report.to_table()),
@@ -530,6 +527,9 @@ pub fn run(args: &CompareArgs) -> Result<()> {
         write_file(path, &lines)?;
     }
     if let Some(path) = &args.dump_nodes {
+        // Ids and sessions are drawn before the warm-up, which they do not
+        // depend on.
+        let net = sim::new_network(&resolved.sim);
         let mut lines = String::new();
         for node in &net.nodes {
             let alive: Vec<(u64, Option<u64>)> = node

@@ -181,7 +181,7 @@ pub fn measure(resolved: &Resolved, sweep: &Sweep, quiet: bool) -> AttackReport 
         at.sim.adversaries.fraction = f;
         bar.set_message(format!("f={f} warm-up"));
         let net = sim::build_network(&at.sim);
-        let records = run_all(&net, &at, &contenders, &bar);
+        let records = run_all(net, &at, &contenders, &bar);
         for ((config, records), curve) in configs.iter().zip(&records).zip(&mut points) {
             let s = StrategySummary::from_records(config.strategy.as_str(), "", records);
             curve.push(Point {

@@ -194,7 +194,7 @@ pub fn run(args: &SweepArgs) -> Result<()> {
     bar.set_message("warm-up");
     let net = sim::build_network(&resolved.sim);
     let contenders: Vec<Contender> = configs.iter().map(Contender::from).collect();
-    let records = crate::cli::compare::run_all(&net, &resolved, &contenders, &bar);
+    let records = crate::cli::compare::run_all(net, &resolved, &contenders, &bar);
     bar.finish_and_clear();
 
     // `configs` is strategies × values, in that order.

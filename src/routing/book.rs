@@ -177,6 +177,16 @@ impl Book {
         }
     }
 
+    /// Whether slots `a` and `b` refer to contacts with the same id: for
+    /// two shared slots, whether they are the same slot.
+    pub(crate) fn same(&self, a: Slot, b: Slot) -> bool {
+        if a.is_own() || b.is_own() {
+            self.id(a) == self.id(b)
+        } else {
+            a == b
+        }
+    }
+
     /// Own slots in use: what the table's consistency checks count.
     #[cfg(test)]
     pub(crate) fn own_in_use(&self) -> usize {

@@ -74,22 +74,13 @@ pub(crate) struct KBucket {
     pub(crate) last_touched: Time,
 }
 
-/// Where the contact with `id` is in `slots`, `shared` being its shared
-/// slot if it has one (see [`Book::holds`]).
-fn find(
-    book: &Book,
-    mut slots: impl Iterator<Item = Slot>,
-    id: &NodeId,
-    shared: Option<Slot>,
-) -> Option<usize> {
-    slots.position(|s| book.holds(s, id, shared))
-}
-
 impl KBucket {
     /// Position of the entry with `id`; `shared` is the id's shared slot
     /// when the caller knows it, which spares looking up every entry's id.
     pub(crate) fn position(&self, book: &Book, id: &NodeId, shared: Option<Slot>) -> Option<usize> {
-        find(book, self.entries.iter().map(|e| e.slot), id, shared)
+        self.entries
+            .iter()
+            .position(|e| book.holds(e.slot, id, shared))
     }
 
     /// Move entry `pos` to the tail (most recently seen) and mark it healthy;
@@ -106,8 +97,7 @@ impl KBucket {
     /// bucket is no longer a replacement candidate: leaving it in the cache
     /// would let a later stale eviction store it twice.
     pub(crate) fn push(&mut self, book: &mut Book, slot: Slot, answered: bool, now: Time) {
-        let id = book.id(slot);
-        if let Some(pos) = find(book, self.replacements.iter().copied(), &id, slot.shared()) {
+        if let Some(pos) = self.replacements.iter().position(|&r| book.same(r, slot)) {
             book.release(self.replacements.remove(pos));
         }
         self.entries.push(Stored {
@@ -123,13 +113,11 @@ impl KBucket {
     /// the newest position instead of being stored twice; a contact already
     /// in the bucket is not cached. The bucket takes `slot` over either way.
     pub(crate) fn cache(&mut self, book: &mut Book, slot: Slot, capacity: usize) {
-        let id = book.id(slot);
-        let shared = slot.shared();
-        if capacity == 0 || self.position(book, &id, shared).is_some() {
+        if capacity == 0 || self.entries.iter().any(|e| book.same(e.slot, slot)) {
             book.release(slot);
             return;
         }
-        if let Some(pos) = find(book, self.replacements.iter().copied(), &id, shared) {
+        if let Some(pos) = self.replacements.iter().position(|&r| book.same(r, slot)) {
             book.release(self.replacements.remove(pos));
         }
         if self.replacements.len() >= capacity {

@@ -267,7 +267,7 @@ pub fn compare(
 ) -> Vec<Vec<LookupRecord>> {
     let net = build_network(config);
     let tasks = make_tasks(&net, config);
-    run_contenders(&net, &tasks, contenders, config, on_done)
+    run_contenders(net, &tasks, contenders, config, on_done)
 }
 
 /// Sweep a parameter: one contender per value, built by `make`, all run on
@@ -287,6 +287,16 @@ pub fn sweep<V: Copy>(
 /// Build the network of `config` and warm it up: the state every strategy
 /// starts from.
 pub fn build_network(config: &SimConfig) -> SimNetwork {
+    let net = std::sync::Arc::new(new_network(config));
+    warmup::warm_up(&net, config);
+    // Every lookup of the warm-up has ended, so no copy of the handle is left.
+    std::sync::Arc::try_unwrap(net).unwrap_or_else(|shared| (*shared).clone())
+}
+
+/// The nodes of `config` (ids, sessions, adversaries) with empty routing
+/// tables: what [`build_network`] warms up, for callers that need only
+/// who is in the network and when.
+pub fn new_network(config: &SimConfig) -> SimNetwork {
     let mut id_rng = stream(config.seed, streams::IDS);
     let mut churn_rng = stream(config.seed, streams::CHURN);
     let mut nat_rng = stream(config.seed, streams::UNREACHABLE);
@@ -324,10 +334,7 @@ pub fn build_network(config: &SimConfig) -> SimNetwork {
         let table = net.directory_table(n as u32, routing.clone());
         net.nodes[n].table = std::sync::Mutex::new(table);
     }
-    let net = std::sync::Arc::new(net);
-    warmup::warm_up(&net, config);
-    // Every lookup of the warm-up has ended, so no copy of the handle is left.
-    std::sync::Arc::try_unwrap(net).unwrap_or_else(|shared| (*shared).clone())
+    net
 }
 
 /// Turn a seeded fraction of `nodes` into adversaries and append the

@@ -208,7 +208,20 @@ pub fn run_strategy(
     config: &SimConfig,
     on_done: &(dyn Fn() + Sync),
 ) -> Vec<LookupRecord> {
-    let net = Arc::new(warm.clone());
+    run_on(warm.clone(), tasks, contender, config, on_done)
+}
+
+/// [`run_strategy`] on `net` itself, which the lookups and upkeep change.
+fn run_on(
+    net: SimNetwork,
+    tasks: &[LookupTask],
+    contender: &Contender,
+    config: &SimConfig,
+    on_done: &(dyn Fn() + Sync),
+) -> Vec<LookupRecord> {
+    // A copy starts with no traffic counted; so does the original.
+    *lock(&net.counters) = Default::default();
+    let net = Arc::new(net);
     store_values(&net, tasks, config);
     let runtime = virtual_time_runtime();
     runtime.block_on(async {
@@ -242,23 +255,41 @@ pub fn run_strategy(
     })
 }
 
-/// Run every contender over the same tasks, each with [`run_strategy`] on
-/// its own copy of `warm`: one record list per contender, in order.
+/// Run every contender over the same tasks, each on its own copy of the
+/// warmed-up network `warm` ([`run_strategy`]): one record list per
+/// contender, in order.
 ///
-/// Contenders run in parallel, one per core: each has its own copy of the
-/// network in its own virtual-time runtime, so the records are the same
-/// whatever the number of threads.
+/// Contenders run in parallel, one per thread of the current rayon pool:
+/// each has its own copy of the network in its own virtual-time runtime,
+/// so the records are the same whatever the number of threads. The last
+/// contender to start runs on `warm` itself rather than a copy, so one
+/// contender needs one network in memory, not two.
 pub fn run_contenders(
-    warm: &SimNetwork,
+    warm: SimNetwork,
     tasks: &[LookupTask],
     contenders: &[Contender],
     config: &SimConfig,
     on_done: &(dyn Fn() + Sync),
 ) -> Vec<Vec<LookupRecord>> {
     use rayon::prelude::*;
+    let left = std::sync::Mutex::new((contenders.len(), Some(warm)));
     contenders
         .par_iter()
-        .map(|c| run_strategy(warm, tasks, c, config, on_done))
+        .map(|c| {
+            let net = {
+                let mut left = lock(&left);
+                left.0 -= 1;
+                if left.0 == 0 {
+                    left.1.take()
+                } else {
+                    left.1.clone()
+                }
+            };
+            // Each contender takes the network once, and the last leaves it
+            // to nobody, so it is always there.
+            net.map(|net| run_on(net, tasks, c, config, on_done))
+                .unwrap_or_default()
+        })
         .collect()
 }
 
