@@ -1,5 +1,6 @@
 //! The `kadlab` command line: a thin shell over the library.
 
+pub mod bench_scale;
 pub mod compare;
 pub mod eclipse;
 pub mod net;
@@ -51,6 +52,11 @@ enum Command {
     /// duplicate, late and unsolicited replies; fail unless every lookup
     /// ends.
     Stress(stress::StressArgs),
+    /// Measure how the simulator grows with the number of nodes: wall
+    /// time, peak memory, set-up, µs per lookup and per simulated RPC for
+    /// each N (each in a process of its own), and a fit of µs per lookup
+    /// against log2 N.
+    BenchScale(bench_scale::BenchScaleArgs),
 }
 
 /// Parse the command line and run; errors are printed with what to do
@@ -67,6 +73,7 @@ pub fn main() -> ExitCode {
         Command::Get(args) => net::get(args),
         Command::Swarm(args) => net::swarm(args),
         Command::Stress(args) => stress::run(args),
+        Command::BenchScale(args) => bench_scale::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
