@@ -183,6 +183,26 @@ pub struct NetworkArgs {
     /// d: number of disjoint paths of disjoint (1 to 16).
     #[arg(long)]
     pub paths: Option<usize>,
+    /// Per-request timeout in milliseconds, 1 to 600000 (`rpc_timeout_ms`
+    /// in `[lookup]`).
+    #[arg(long, value_name = "MS")]
+    pub rpc_timeout_ms: Option<u64>,
+    /// How long a query-rest round waits for its replies, in milliseconds,
+    /// 1 to 600000 (`round_timeout_ms` in `[lookup]`).
+    #[arg(long, value_name = "MS")]
+    pub round_timeout_ms: Option<u64>,
+    /// Seconds of silence after which a contact is questionable, 1 to 86400
+    /// (`questionable_after_s` in `[routing]`).
+    #[arg(long, value_name = "S")]
+    pub questionable_after_s: Option<u64>,
+    /// Failed requests in a row after which a contact is bad, 1 to 255
+    /// (`bad_after` in `[routing]`).
+    #[arg(long, value_name = "N")]
+    pub bad_after: Option<u8>,
+    /// Seconds a bucket may go untouched before it is refreshed, 1 to 86400
+    /// (`refresh_interval_s` in `[routing]`).
+    #[arg(long, value_name = "S")]
+    pub refresh_interval_s: Option<u64>,
     /// Routing-table contacts each lookup starts from (1 to 255; default α
     /// for query-rest and k-active, δ for delta, k for kademlia and
     /// disjoint).
@@ -381,9 +401,18 @@ impl NetworkArgs {
         }
         sim.background_lookups = self.background_lookups.unwrap_or(sim.background_lookups);
         let mut routing = sim.routing();
-        file.routing
-            .apply(&mut routing)
-            .map_err(|e| anyhow::anyhow!("[routing] {e}"))?;
+        let routing_keys = crate::config::RoutingSection {
+            questionable_after_s: self
+                .questionable_after_s
+                .or(file.routing.questionable_after_s),
+            bad_after: self.bad_after.or(file.routing.bad_after),
+            refresh_interval_s: self.refresh_interval_s.or(file.routing.refresh_interval_s),
+        };
+        routing_keys.apply(&mut routing).map_err(|e| {
+            anyhow::anyhow!(
+                "[routing] or --questionable-after-s, --bad-after, --refresh-interval-s: {e}"
+            )
+        })?;
         sim.questionable_after = routing.questionable_after;
         sim.bad_after = routing.bad_after;
         sim.refresh_every = routing.refresh_interval;
@@ -400,6 +429,8 @@ impl NetworkArgs {
         lookup.budget = self.budget.unwrap_or(lookup.budget);
         lookup.paths = self.paths.unwrap_or(lookup.paths);
         lookup.seeds = self.seeds.or(lookup.seeds);
+        lookup.rpc_timeout_ms = self.rpc_timeout_ms.unwrap_or(lookup.rpc_timeout_ms);
+        lookup.round_timeout_ms = self.round_timeout_ms.unwrap_or(lookup.round_timeout_ms);
         lookup.validate()?;
         sim.k = lookup.k;
         sim.rpc_timeout = lookup.rpc_timeout();
