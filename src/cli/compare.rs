@@ -255,11 +255,58 @@ pub struct NetworkArgs {
     pub quiet: bool,
 }
 
+/// Most worker threads `--threads` accepts: far more than any machine this
+/// runs on has cores, yet few enough that a typo (`--threads 20000`) is
+/// refused instead of starting thousands of threads.
+pub const MAX_THREADS: usize = 1_024;
+
+fn thread_count(s: &str) -> Result<usize, String> {
+    s.parse::<usize>()
+        .ok()
+        .filter(|n| *n <= MAX_THREADS)
+        .ok_or_else(|| {
+            format!("{s:?} is not a thread count; use 0 (every core) or a whole number from 1 to {MAX_THREADS}")
+        })
+}
+
+/// The `--threads` flag of `compare` and `sweep`: a flag of its own (not
+/// in [`NetworkArgs`]) because `trace` runs one lookup and has nothing to
+/// spread.
+#[derive(Args, Debug, Clone, Copy)]
+pub struct ThreadsArg {
+    /// Worker threads for strategies, attack fractions and sweep points;
+    /// 0 uses every core. The report does not depend on it.
+    #[arg(long, default_value_t = 0, value_parser = thread_count)]
+    pub threads: usize,
+}
+
+impl ThreadsArg {
+    /// Run `work` on a pool of this many threads, so that every rayon
+    /// parallel iterator inside it (as in [`sim::run_contenders`]) uses
+    /// them and no more; each simulation is single-threaded and seeded, so
+    /// the count changes only how long `work` takes.
+    pub fn install<T: Send>(self, work: impl FnOnce() -> T + Send) -> Result<T> {
+        let threads = match self.threads {
+            0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            n => n,
+        };
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .with_context(|| {
+                format!("cannot start {threads} worker threads; ask for fewer with --threads")
+            })?;
+        Ok(pool.install(work))
+    }
+}
+
 /// Flags of `kadlab compare`.
 #[derive(Args, Debug)]
 pub struct CompareArgs {
     #[command(flatten)]
     network: NetworkArgs,
+    #[command(flatten)]
+    threads: ThreadsArg,
     /// Strategies to compare, comma-separated: delta, query-rest, k-active,
     /// kademlia, disjoint.
     #[arg(long, value_delimiter = ',')]
@@ -538,6 +585,7 @@ pub fn run(args: &CompareArgs) -> Result<()> {
             args.format,
             args.out.as_deref(),
             args.network.quiet,
+            args.threads,
         );
     }
     let per_strategy = (resolved.sim.lookups + resolved.sim.value_lookups) as u64;
@@ -545,7 +593,7 @@ pub fn run(args: &CompareArgs) -> Result<()> {
         per_strategy * resolved.strategies.len() as u64,
         args.network.quiet,
     );
-    let (report, records, net) = compare(&resolved, &bar);
+    let (report, records, net) = args.threads.install(|| compare(&resolved, &bar))?;
     bar.finish_and_clear();
     match args.format {
         Format::Table => print!("{}", report.to_table()),

@@ -8,7 +8,7 @@ use anyhow::{bail, Context, Result};
 use clap::Args;
 use serde::Serialize;
 
-use crate::cli::compare::{progress, NetworkArgs};
+use crate::cli::compare::{progress, NetworkArgs, ThreadsArg};
 use crate::lookup::{Budget, Contender, LookupConfig, StrategyName};
 use crate::plot::{draw_curves, Series};
 use crate::report::StrategySummary;
@@ -69,6 +69,8 @@ impl Span {
 pub struct SweepArgs {
     #[command(flatten)]
     network: NetworkArgs,
+    #[command(flatten)]
+    threads: ThreadsArg,
     /// Strategies to sweep (those the parameter applies to).
     #[arg(long, value_delimiter = ',')]
     strategies: Option<Vec<StrategyName>>,
@@ -192,9 +194,11 @@ pub fn run(args: &SweepArgs) -> Result<()> {
     let per_config = (resolved.sim.lookups + resolved.sim.value_lookups) as u64;
     let bar = progress(per_config * configs.len() as u64, args.network.quiet);
     bar.set_message("warm-up");
-    let net = sim::build_network(&resolved.sim);
     let contenders: Vec<Contender> = configs.iter().map(Contender::from).collect();
-    let records = crate::cli::compare::run_all(&net, &resolved, &contenders, &bar);
+    let records = args.threads.install(|| {
+        let net = sim::build_network(&resolved.sim);
+        crate::cli::compare::run_all(&net, &resolved, &contenders, &bar)
+    })?;
     bar.finish_and_clear();
 
     // `configs` is strategies × values, in that order.
