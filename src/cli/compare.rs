@@ -148,8 +148,10 @@ pub const MAX_LOOKUPS: usize = 10_000_000;
 /// a million already outnumber the largest network worth simulating here.
 pub const MAX_SYBILS: usize = 1_000_000;
 
-/// The network and workload flags shared by `compare` and `sweep`.
-#[derive(Args, Debug, Clone, Default)]
+/// The network and workload flags shared by `compare`, `sweep` and
+/// `trace`. Equality lets `sweep --merge` refuse network flags it would
+/// otherwise ignore.
+#[derive(Args, Debug, Clone, Default, PartialEq)]
 pub struct NetworkArgs {
     /// Built-in network to start from.
     #[arg(long, value_enum)]
