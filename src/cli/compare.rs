@@ -148,8 +148,10 @@ pub const MAX_LOOKUPS: usize = 10_000_000;
 /// a million already outnumber the largest network worth simulating here.
 pub const MAX_SYBILS: usize = 1_000_000;
 
-/// The network and workload flags shared by `compare` and `sweep`.
-#[derive(Args, Debug, Clone, Default)]
+/// The network and workload flags shared by `compare`, `sweep` and
+/// `trace`. Equality lets `sweep --merge` refuse network flags it would
+/// otherwise ignore.
+#[derive(Args, Debug, Clone, Default, PartialEq)]
 pub struct NetworkArgs {
     /// Built-in network to start from.
     #[arg(long, value_enum)]
@@ -183,6 +185,26 @@ pub struct NetworkArgs {
     /// d: number of disjoint paths of disjoint (1 to 16).
     #[arg(long)]
     pub paths: Option<usize>,
+    /// Per-request timeout in milliseconds, 1 to 600000 (`rpc_timeout_ms`
+    /// in `[lookup]`).
+    #[arg(long, value_name = "MS")]
+    pub rpc_timeout_ms: Option<u64>,
+    /// How long a query-rest round waits for its replies, in milliseconds,
+    /// 1 to 600000 (`round_timeout_ms` in `[lookup]`).
+    #[arg(long, value_name = "MS")]
+    pub round_timeout_ms: Option<u64>,
+    /// Seconds of silence after which a contact is questionable, 1 to 86400
+    /// (`questionable_after_s` in `[routing]`).
+    #[arg(long, value_name = "S")]
+    pub questionable_after_s: Option<u64>,
+    /// Failed requests in a row after which a contact is bad, 1 to 255
+    /// (`bad_after` in `[routing]`).
+    #[arg(long, value_name = "N")]
+    pub bad_after: Option<u8>,
+    /// Seconds a bucket may go untouched before it is refreshed, 1 to 86400
+    /// (`refresh_interval_s` in `[routing]`).
+    #[arg(long, value_name = "S")]
+    pub refresh_interval_s: Option<u64>,
     /// Routing-table contacts each lookup starts from (1 to 255; default α
     /// for query-rest and k-active, δ for delta, k for kademlia and
     /// disjoint).
@@ -235,11 +257,58 @@ pub struct NetworkArgs {
     pub quiet: bool,
 }
 
+/// Most worker threads `--threads` accepts: far more than any machine this
+/// runs on has cores, yet few enough that a typo (`--threads 20000`) is
+/// refused instead of starting thousands of threads.
+pub const MAX_THREADS: usize = 1_024;
+
+fn thread_count(s: &str) -> Result<usize, String> {
+    s.parse::<usize>()
+        .ok()
+        .filter(|n| *n <= MAX_THREADS)
+        .ok_or_else(|| {
+            format!("{s:?} is not a thread count; use 0 (every core) or a whole number from 1 to {MAX_THREADS}")
+        })
+}
+
+/// The `--threads` flag of `compare` and `sweep`: a flag of its own (not
+/// in [`NetworkArgs`]) because `trace` runs one lookup and has nothing to
+/// spread.
+#[derive(Args, Debug, Clone, Copy)]
+pub struct ThreadsArg {
+    /// Worker threads for strategies, attack fractions and sweep points;
+    /// 0 uses every core. The report does not depend on it.
+    #[arg(long, default_value_t = 0, value_parser = thread_count)]
+    pub threads: usize,
+}
+
+impl ThreadsArg {
+    /// Run `work` on a pool of this many threads, so that every rayon
+    /// parallel iterator inside it (as in [`sim::run_contenders`]) uses
+    /// them and no more; each simulation is single-threaded and seeded, so
+    /// the count changes only how long `work` takes.
+    pub fn install<T: Send>(self, work: impl FnOnce() -> T + Send) -> Result<T> {
+        let threads = match self.threads {
+            0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            n => n,
+        };
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .with_context(|| {
+                format!("cannot start {threads} worker threads; ask for fewer with --threads")
+            })?;
+        Ok(pool.install(work))
+    }
+}
+
 /// Flags of `kadlab compare`.
 #[derive(Args, Debug)]
 pub struct CompareArgs {
     #[command(flatten)]
     network: NetworkArgs,
+    #[command(flatten)]
+    threads: ThreadsArg,
     /// Strategies to compare, comma-separated: delta, query-rest, k-active,
     /// kademlia, disjoint.
     #[arg(long, value_delimiter = ',')]
@@ -381,9 +450,18 @@ impl NetworkArgs {
         }
         sim.background_lookups = self.background_lookups.unwrap_or(sim.background_lookups);
         let mut routing = sim.routing();
-        file.routing
-            .apply(&mut routing)
-            .map_err(|e| anyhow::anyhow!("[routing] {e}"))?;
+        let routing_keys = crate::config::RoutingSection {
+            questionable_after_s: self
+                .questionable_after_s
+                .or(file.routing.questionable_after_s),
+            bad_after: self.bad_after.or(file.routing.bad_after),
+            refresh_interval_s: self.refresh_interval_s.or(file.routing.refresh_interval_s),
+        };
+        routing_keys.apply(&mut routing).map_err(|e| {
+            anyhow::anyhow!(
+                "[routing] or --questionable-after-s, --bad-after, --refresh-interval-s: {e}"
+            )
+        })?;
         sim.questionable_after = routing.questionable_after;
         sim.bad_after = routing.bad_after;
         sim.refresh_every = routing.refresh_interval;
@@ -400,6 +478,8 @@ impl NetworkArgs {
         lookup.budget = self.budget.unwrap_or(lookup.budget);
         lookup.paths = self.paths.unwrap_or(lookup.paths);
         lookup.seeds = self.seeds.or(lookup.seeds);
+        lookup.rpc_timeout_ms = self.rpc_timeout_ms.unwrap_or(lookup.rpc_timeout_ms);
+        lookup.round_timeout_ms = self.round_timeout_ms.unwrap_or(lookup.round_timeout_ms);
         lookup.validate()?;
         sim.k = lookup.k;
         sim.rpc_timeout = lookup.rpc_timeout();
@@ -504,6 +584,7 @@ pub fn run(args: &CompareArgs) -> Result<()> {
             args.format,
             args.out.as_deref(),
             args.network.quiet,
+            args.threads,
         );
     }
     let per_strategy = (resolved.sim.lookups + resolved.sim.value_lookups) as u64;
@@ -511,7 +592,7 @@ pub fn run(args: &CompareArgs) -> Result<()> {
         per_strategy * resolved.strategies.len() as u64,
         args.network.quiet,
     );
-    let (report, records) = compare(&resolved, &bar);
+    let (report, records) = args.threads.install(|| compare(&resolved, &bar))?;
     bar.finish_and_clear();
     match args.format {
         Format::Table => print!("{}", report.to_table()),

@@ -31,7 +31,7 @@ use std::path::Path;
 use anyhow::{Context, Result};
 use serde::Serialize;
 
-use crate::cli::compare::{progress, run_all, write_file, Format, Resolved};
+use crate::cli::compare::{progress, write_file, Format, Resolved, ThreadsArg};
 use crate::lookup::{Contender, LookupConfig, StrategyName};
 use crate::plot::{draw_panels, Line, Panel};
 use crate::report::{settings_line, StrategySummary};
@@ -166,8 +166,13 @@ fn round4(x: f64) -> f64 {
     (x * 10_000.0).round() / 10_000.0
 }
 
-/// Run the sweep.
+/// Run the sweep. Each fraction is a network of its own, so the fractions
+/// run in parallel (and the variants within each, see
+/// [`sim::run_contenders`]) on the caller's rayon pool; the points are
+/// collected in the order of the fractions, so the report does not depend
+/// on the number of threads.
 pub fn measure(resolved: &Resolved, sweep: &Sweep, quiet: bool) -> AttackReport {
+    use rayon::prelude::*;
     let configs = variants(resolved, sweep);
     let contenders: Vec<Contender> = configs.iter().map(Contender::from).collect();
     let per_point = (resolved.sim.lookups + resolved.sim.value_lookups) as u64;
@@ -175,14 +180,21 @@ pub fn measure(resolved: &Resolved, sweep: &Sweep, quiet: bool) -> AttackReport 
         per_point * (configs.len() * sweep.fractions.len()) as u64,
         quiet,
     );
+    bar.set_message(format!("{} networks", sweep.fractions.len()));
+    let by_fraction: Vec<Vec<Vec<sim::LookupRecord>>> = sweep
+        .fractions
+        .par_iter()
+        .map(|&f| {
+            let mut at = resolved.clone();
+            at.sim.adversaries.fraction = f;
+            let net = sim::build_network(&at.sim);
+            let tasks = sim::make_tasks(&net, &at.sim);
+            sim::run_contenders(net, &tasks, &contenders, &at.sim, &|| bar.inc(1))
+        })
+        .collect();
     let mut points: Vec<Vec<Point>> = vec![Vec::new(); configs.len()];
-    for &f in sweep.fractions {
-        let mut at = resolved.clone();
-        at.sim.adversaries.fraction = f;
-        bar.set_message(format!("f={f} warm-up"));
-        let net = sim::build_network(&at.sim);
-        let records = run_all(net, &at, &contenders, &bar);
-        for ((config, records), curve) in configs.iter().zip(&records).zip(&mut points) {
+    for (&f, records) in sweep.fractions.iter().zip(&by_fraction) {
+        for ((config, records), curve) in configs.iter().zip(records).zip(&mut points) {
             let s = StrategySummary::from_records(config.strategy.as_str(), "", records);
             curve.push(Point {
                 f,
@@ -373,15 +385,16 @@ impl AttackReport {
     }
 }
 
-/// Run the preset's sweep and print or write its report.
+/// Run the preset's sweep on `threads` and print or write its report.
 pub fn run(
     resolved: &Resolved,
     sweep: &Sweep,
     format: Format,
     out: Option<&Path>,
     quiet: bool,
+    threads: ThreadsArg,
 ) -> Result<()> {
-    let report = measure(resolved, sweep, quiet);
+    let report = threads.install(|| measure(resolved, sweep, quiet))?;
     let json = serde_json::to_string_pretty(&report)? + "\n";
     match format {
         Format::Table => print!("{}", report.to_table()),

@@ -1,0 +1,128 @@
+//! `--threads` changes how long `compare` and `sweep` take, never what they
+//! print or write: every strategy, attack fraction and sweep point is a
+//! seeded single-threaded simulation of its own, collected in a fixed
+//! order.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+/// Run kadlab, which must succeed; its stdout.
+fn kadlab(args: &[&str]) -> Vec<u8> {
+    let out = Command::new(env!("CARGO_BIN_EXE_kadlab"))
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
+
+/// A fresh directory of this test process.
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("kadlab-threads-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
+#[test]
+fn compare_prints_the_same_bytes_on_one_and_two_threads() {
+    let run = |threads: &str| {
+        kadlab(&[
+            "compare",
+            "--nodes",
+            "500",
+            "--lookups",
+            "100",
+            "--value-lookups",
+            "20",
+            "--strategies",
+            "kademlia,delta,disjoint",
+            "--format",
+            "json",
+            "--quiet",
+            "--threads",
+            threads,
+        ])
+    };
+    let one = run("1");
+    assert!(String::from_utf8_lossy(&one).contains("\"disjoint\""));
+    assert_eq!(one, run("2"));
+}
+
+#[test]
+fn an_attack_preset_prints_the_same_bytes_on_one_and_two_threads() {
+    // Its fractions are networks of their own, run in parallel.
+    let run = |threads: &str| {
+        kadlab(&[
+            "compare",
+            "--preset",
+            "eclipse",
+            "--nodes",
+            "300",
+            "--lookups",
+            "30",
+            "--strategies",
+            "kademlia,delta",
+            "--format",
+            "json",
+            "--quiet",
+            "--threads",
+            threads,
+        ])
+    };
+    let one = run("1");
+    assert!(String::from_utf8_lossy(&one).contains("\"curves\""));
+    assert_eq!(one, run("2"));
+}
+
+#[test]
+fn sweep_writes_the_same_bytes_on_one_and_two_threads() {
+    let run = |threads: &str| {
+        let out = scratch(&format!("sweep-{threads}"));
+        let stdout = kadlab(&[
+            "sweep",
+            "--nodes",
+            "500",
+            "--lookups",
+            "100",
+            "--value-lookups",
+            "0",
+            "--strategies",
+            "kademlia,disjoint",
+            "--alpha-range",
+            "1..3",
+            "--quiet",
+            "--threads",
+            threads,
+            "--out",
+            out.to_str().unwrap(),
+        ]);
+        let read = |name: &str| std::fs::read(out.join(name)).unwrap();
+        let files = (stdout, read("sweep.json"), read("recall_vs_rpcs.svg"));
+        std::fs::remove_dir_all(&out).unwrap();
+        files
+    };
+    let one = run("1");
+    assert!(String::from_utf8_lossy(&one.1).contains("\"points\""));
+    assert_eq!(one, run("2"));
+}
+
+#[test]
+fn a_thread_count_out_of_range_is_refused_with_what_to_use() {
+    for command in ["compare", "sweep"] {
+        let out = Command::new(env!("CARGO_BIN_EXE_kadlab"))
+            .args([command, "--threads", "5000"])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{command}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains("--threads"), "{stderr}");
+        assert!(
+            stderr.contains("use 0 (every core) or a whole number from 1 to 1024"),
+            "{stderr}"
+        );
+    }
+}
