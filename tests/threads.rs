@@ -27,55 +27,49 @@ fn scratch(name: &str) -> PathBuf {
     dir
 }
 
+/// `kadlab compare ARGS --format json --quiet --threads N` for one thread
+/// and for two: both stdouts.
+fn compare_on_one_and_two_threads(args: &[&str]) -> (Vec<u8>, Vec<u8>) {
+    let run = |threads: &str| {
+        let mut all = vec!["compare"];
+        all.extend_from_slice(args);
+        all.extend_from_slice(&["--format", "json", "--quiet", "--threads", threads]);
+        kadlab(&all)
+    };
+    (run("1"), run("2"))
+}
+
 #[test]
 fn compare_prints_the_same_bytes_on_one_and_two_threads() {
-    let run = |threads: &str| {
-        kadlab(&[
-            "compare",
-            "--nodes",
-            "500",
-            "--lookups",
-            "100",
-            "--value-lookups",
-            "20",
-            "--strategies",
-            "kademlia,delta,disjoint",
-            "--format",
-            "json",
-            "--quiet",
-            "--threads",
-            threads,
-        ])
-    };
-    let one = run("1");
+    let (one, two) = compare_on_one_and_two_threads(&[
+        "--nodes",
+        "500",
+        "--lookups",
+        "100",
+        "--value-lookups",
+        "20",
+        "--strategies",
+        "kademlia,delta,disjoint",
+    ]);
     assert!(String::from_utf8_lossy(&one).contains("\"disjoint\""));
-    assert_eq!(one, run("2"));
+    assert_eq!(one, two);
 }
 
 #[test]
 fn an_attack_preset_prints_the_same_bytes_on_one_and_two_threads() {
     // Its fractions are networks of their own, run in parallel.
-    let run = |threads: &str| {
-        kadlab(&[
-            "compare",
-            "--preset",
-            "eclipse",
-            "--nodes",
-            "300",
-            "--lookups",
-            "30",
-            "--strategies",
-            "kademlia,delta",
-            "--format",
-            "json",
-            "--quiet",
-            "--threads",
-            threads,
-        ])
-    };
-    let one = run("1");
+    let (one, two) = compare_on_one_and_two_threads(&[
+        "--preset",
+        "eclipse",
+        "--nodes",
+        "300",
+        "--lookups",
+        "30",
+        "--strategies",
+        "kademlia,delta",
+    ]);
     assert!(String::from_utf8_lossy(&one).contains("\"curves\""));
-    assert_eq!(one, run("2"));
+    assert_eq!(one, two);
 }
 
 #[test]
