@@ -556,10 +556,15 @@ impl RoutingTable {
     /// node, whatever their state: where a lookup starts.
     pub fn closest(&self, target: &NodeId, n: usize) -> Vec<Contact> {
         let mut all = Vec::new();
-        self.walk_closest(target, |e, key| {
-            all.push((key, e.slot));
-            all.len() >= n
-        });
+        for group in self.groups_by_distance(target) {
+            all.extend(
+                self.entries_of(group)
+                    .map(|e| (self.key(e, target), e.slot)),
+            );
+            if all.len() >= n {
+                break;
+            }
+        }
         self.contacts_by_distance(all, n)
     }
 
@@ -568,20 +573,29 @@ impl RoutingTable {
     /// topped up with the closest questionable ones when fewer than `n` are
     /// good, good ones first; never a bad one.
     ///
-    /// One walk collects both kinds: it can stop once `n` good ones are
-    /// found, for no farther good node could displace them, but not before,
-    /// for a far good node outranks a near questionable one.
+    /// One walk outwards collects both kinds. It stops once `n` good ones
+    /// are found, for no farther good node could displace them, but not
+    /// before, for a far good node outranks a near questionable one; once
+    /// `n` questionable ones are in, farther questionable ones can never be
+    /// needed and are passed over without looking their ids up.
     pub fn closest_for_reply(&self, target: &NodeId, n: usize, now: Time) -> Vec<Contact> {
         let rule = StateRule::of(&self.config);
         let (mut good, mut questionable) = (Vec::new(), Vec::new());
-        self.walk_closest(target, |e, key| {
-            match rule.state(e, now) {
-                NodeState::Good => good.push((key, e.slot)),
-                NodeState::Questionable => questionable.push((key, e.slot)),
-                NodeState::Bad => {}
+        for group in self.groups_by_distance(target) {
+            let want_questionable = questionable.len() < n;
+            for e in self.entries_of(group) {
+                match rule.state(e, now) {
+                    NodeState::Good => good.push((self.key(e, target), e.slot)),
+                    NodeState::Questionable if want_questionable => {
+                        questionable.push((self.key(e, target), e.slot))
+                    }
+                    NodeState::Questionable | NodeState::Bad => {}
+                }
             }
-            good.len() >= n
-        });
+            if good.len() >= n {
+                break;
+            }
+        }
         let mut out = self.contacts_by_distance(good, n);
         if out.len() < n {
             let more = self.contacts_by_distance(questionable, n - out.len());
@@ -601,36 +615,32 @@ impl RoutingTable {
             .collect()
     }
 
-    /// Visit entries in groups of increasing distance to `target`, each
-    /// with its distance key, until `enough` says so at the end of a group.
+    /// `entry`'s distance key to `target`.
+    fn key(&self, entry: &Stored, target: &NodeId) -> (u128, u32) {
+        distance_key(&self.book.id(entry.slot), target)
+    }
+
+    /// The entries of the buckets in `group`.
+    fn entries_of(&self, group: std::ops::Range<usize>) -> impl Iterator<Item = &Stored> {
+        group
+            .filter_map(|i| self.bucket(i))
+            .flat_map(|b| b.entries.iter())
+    }
+
+    /// Groups of buckets in increasing distance to `target`: every entry of
+    /// a group is closer than every entry of a later one, so a caller may
+    /// stop once a group brings what it needs, without sorting the table.
     ///
-    /// Buckets are visited in distance order instead of sorting the whole
-    /// table: with `b` the bucket `target` falls in, bucket `b` holds every
+    /// With `b` the bucket `target` falls in, bucket `b` holds every
     /// contact closer than `2^b`, the buckets below `b` hold those in
     /// `[2^b, 2^(b+1))`, and each bucket above is a farther band of its own.
-    /// Every entry of an earlier group is closer than every entry of a later
-    /// one, so the caller may stop once a group brings what it needs.
-    fn walk_closest(&self, target: &NodeId, mut visit: impl FnMut(&Stored, (u128, u32)) -> bool) {
-        let mut group = |range: std::ops::Range<usize>| {
-            let mut enough = false;
-            for bucket in range.filter_map(|i| self.bucket(i)) {
-                for e in &bucket.entries {
-                    let key = distance_key(&self.book.id(e.slot), target);
-                    enough = visit(e, key);
-                }
-            }
-            enough
+    fn groups_by_distance(&self, target: &NodeId) -> impl Iterator<Item = std::ops::Range<usize>> {
+        let (near, farther_from) = match self.local.bucket_index(target) {
+            Some(b) => (vec![b..b + 1, 0..b], b + 1),
+            None => (Vec::new(), 0),
         };
-        let farther_from = match self.local.bucket_index(target) {
-            Some(b) if group(b..b + 1) || group(0..b) => return,
-            Some(b) => b + 1,
-            None => 0,
-        };
-        for i in farther_from..ID_BITS {
-            if group(i..i + 1) {
-                return;
-            }
-        }
+        near.into_iter()
+            .chain((farther_from..ID_BITS).map(|i| i..i + 1))
     }
 
     /// Record that a lookup targeted bucket `index`, which refreshes it.
