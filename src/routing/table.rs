@@ -524,19 +524,21 @@ impl RoutingTable {
         let Some((bucket, _)) = self.existing_bucket_mut(index) else {
             return;
         };
-        let mut confirmed = Vec::new();
-        bucket.entries.retain(|e| {
-            let pick = confirmed.len() < count && rule.state(e, now) == NodeState::Questionable;
-            if pick {
-                confirmed.push(*e);
+        // A stable partition in place: each pick moves to the tail, after
+        // the picks before it.
+        let (mut i, mut unseen, mut picked) = (0, bucket.entries.len(), 0);
+        while i < unseen && picked < count {
+            if rule.state(&bucket.entries[i], now) == NodeState::Questionable {
+                let mut e = bucket.entries.remove(i);
+                e.last_seen = now;
+                e.failures = 0;
+                e.answered = true;
+                bucket.entries.push(e);
+                unseen -= 1;
+                picked += 1;
+            } else {
+                i += 1;
             }
-            !pick
-        });
-        for mut e in confirmed {
-            e.last_seen = now;
-            e.failures = 0;
-            e.answered = true;
-            bucket.entries.push(e);
         }
     }
 

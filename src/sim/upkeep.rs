@@ -352,18 +352,10 @@ fn random_targets(
         .collect()
 }
 
-/// A bucket holding at most one in this many of the nodes of its range is
-/// refreshed by [`RoutingTable::confirm_questionable`] when every node
-/// answers: a newcomer drawn from the range is then already in the bucket
-/// with odds of at most 1 in this many.
-///
-/// [`RoutingTable::confirm_questionable`]: crate::routing::RoutingTable::confirm_questionable
-const FEW_KNOWN: usize = 32;
-
 /// The oracle shortcut of refreshing `buckets` of node `n` at `now` (see
 /// [`Upkeep::Oracle`]). `everyone_answers` says that no node ever fails to
-/// answer (no churn, loss, NAT or adversary), which makes a large bucket's
-/// refresh a pass over the bucket.
+/// answer (no churn, loss, NAT or adversary), which lets a full bucket's
+/// refresh be drawn without looking nodes up.
 #[allow(clippy::too_many_arguments)]
 fn oracle_refresh(
     net: &SimNetwork,
@@ -385,13 +377,25 @@ fn oracle_refresh(
         let range = ranges
             .get(crate::id::ID_BITS - 1 - b)
             .map_or(0..0, |(_, r)| r.clone());
-        if everyone_answers && range.len() > FEW_KNOWN * k && table.bucket_len(b) >= k {
-            // Every node answers, and the bucket is a small sample of its
-            // range: each newcomer pings the oldest questionable contact,
-            // which answers. What is left of the refresh is those answers
-            // (the newcomers would only wait in a replacement cache that
-            // no failure ever consults).
-            table.confirm_questionable(b, want, now);
+        let held = table.bucket_len(b);
+        if everyone_answers && held >= k && range.len() >= held {
+            // Every node answers and the bucket is full. Each node the
+            // refresh learns is one of the bucket's own with odds held/range
+            // (it moves to the tail, good), or else a newcomer, which pings
+            // the oldest questionable contact, which answers. Drawn as such,
+            // without looking any node up; the newcomers would only wait in a
+            // replacement cache that no failure ever consults.
+            for _ in 0..want {
+                if rng.gen_range(0..range.len()) < held {
+                    let pick = rng.gen_range(0..held);
+                    let known = table.bucket_entries(b).nth(pick).map(|e| e.contact);
+                    if let Some(contact) = known {
+                        let _ = table.update_heard(contact, Heard::Answered, now);
+                    }
+                } else {
+                    table.confirm_questionable(b, 1, now);
+                }
+            }
             table.touch_bucket(b, now);
             continue;
         }
