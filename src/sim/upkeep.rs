@@ -280,6 +280,10 @@ async fn refresh_checks(
     // before then. A bucket that becomes worth refreshing only because a
     // nearer contact arrived waits for that time (at most one interval).
     let mut next_due = vec![Time::ZERO; net.nodes.len()];
+    // Each node's bucket ranges in the sorted id set, found at its first
+    // refresh: the set never changes, and finding them is most of the
+    // cost of a refresh.
+    let mut bucket_ranges: Vec<BucketRanges> = vec![Box::default(); net.nodes.len()];
     for minute in first.. {
         for (second, nodes) in by_second.iter().enumerate() {
             let at = Time::from_millis((minute * tick + second as u64) * 1000);
@@ -309,8 +313,23 @@ async fn refresh_checks(
                 }
                 match config.upkeep {
                     Upkeep::Oracle => {
-                        let everyone = config.everyone_answers();
-                        oracle_refresh(&net, everyone, &live, n, &due, config.k, now, &mut rng)
+                        let ranges = &mut bucket_ranges[n as usize];
+                        if ranges.is_empty() {
+                            let owner = net.nodes[n as usize].contact.id;
+                            *ranges = net
+                                .ids
+                                .buckets_of(&owner)
+                                .into_iter()
+                                .map(|(_, r)| (r.start as u32, r.end as u32))
+                                .collect();
+                        }
+                        let refresh = Refresh {
+                            everyone_answers: config.everyone_answers(),
+                            ranges,
+                            k: config.k,
+                            now,
+                        };
+                        oracle_refresh(&net, &live, n, &due, refresh, &mut rng)
                     }
                     Upkeep::Lookups => {
                         let targets = random_targets(&net, n, &due, now, &mut rng);
@@ -352,31 +371,47 @@ fn random_targets(
         .collect()
 }
 
-/// The oracle shortcut of refreshing `buckets` of node `n` at `now` (see
-/// [`Upkeep::Oracle`]). `everyone_answers` says that no node ever fails to
-/// answer (no churn, loss, NAT or adversary), which lets a full bucket's
-/// refresh be drawn without looking nodes up.
-#[allow(clippy::too_many_arguments)]
+/// A node's bucket ranges in the sorted id set ([`SortedIds::buckets_of`]),
+/// bucket 159 first, each as its first and past-the-end positions: 8 bytes
+/// a bucket, for every node of a million.
+///
+/// [`SortedIds::buckets_of`]: crate::sim::ids::SortedIds::buckets_of
+type BucketRanges = Box<[(u32, u32)]>;
+
+/// What an oracle refresh of one node needs to know besides the node.
+struct Refresh<'a> {
+    /// No node ever fails to answer (no churn, loss, NAT or adversary),
+    /// which lets a full bucket's refresh be drawn without looking nodes up.
+    everyone_answers: bool,
+    /// The node's bucket ranges.
+    ranges: &'a [(u32, u32)],
+    k: usize,
+    now: Time,
+}
+
+/// The oracle shortcut of refreshing `buckets` of node `n` (see
+/// [`Upkeep::Oracle`]).
 fn oracle_refresh(
     net: &SimNetwork,
-    everyone_answers: bool,
     live: &Liveness,
     n: u32,
     buckets: &[usize],
-    k: usize,
-    now: Time,
+    refresh: Refresh<'_>,
     rng: &mut ChaCha8Rng,
 ) {
-    let owner = net.nodes[n as usize].contact.id;
+    let Refresh {
+        everyone_answers,
+        ranges,
+        k,
+        now,
+    } = refresh;
     let answers = |m: u32| live.answers(m);
     let want = (k / 2).max(1);
     let mut table = lock(&net.nodes[n as usize].table);
-    let ranges = net.ids.buckets_of(&owner);
     for &b in buckets {
-        // `buckets_of` lists buckets 159, 158, … down to the last non-empty.
         let range = ranges
             .get(crate::id::ID_BITS - 1 - b)
-            .map_or(0..0, |(_, r)| r.clone());
+            .map_or(0..0, |&(start, end)| start as usize..end as usize);
         let held = table.bucket_len(b);
         if everyone_answers && held >= k && range.len() >= held {
             // Every node answers and the bucket is full. Each node the
