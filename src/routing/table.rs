@@ -298,6 +298,14 @@ impl RoutingTable {
             .flat_map(|b| b.entries.iter().map(|e| e.view(&self.book)))
     }
 
+    /// Entry `pos` of bucket `index`, counted from the least recently
+    /// seen: one contact looked up, where `bucket_entries(index).nth(pos)`
+    /// would look up every one before it.
+    pub fn bucket_entry(&self, index: usize, pos: usize) -> Option<Entry> {
+        let entry = self.bucket(index)?.entries.get(pos)?;
+        Some(entry.view(&self.book))
+    }
+
     /// The entry for `id`, if the table holds it.
     pub fn get(&self, id: &NodeId) -> Option<Entry> {
         let bucket = self.bucket(self.local.bucket_index(id)?)?;
@@ -458,7 +466,9 @@ impl RoutingTable {
             }
             return;
         }
-        let removed = pos.map(|pos| book.release(bucket.entries.remove(pos).slot));
+        if let Some(pos) = pos {
+            book.release(bucket.entries.remove(pos).slot);
+        }
         let mut added = false;
         if let Some(p) = pending {
             let candidate = book.id(p.candidate);
@@ -475,7 +485,7 @@ impl RoutingTable {
                 book.release(p.candidate);
             }
         }
-        self.len = self.len - usize::from(removed.is_some()) + usize::from(added);
+        self.len = self.len - usize::from(pos.is_some()) + usize::from(added);
     }
 
     /// A request to `contact` failed (error or timeout). After

@@ -1,7 +1,8 @@
 //! The simulated network: nodes, their tables and stores, and a
 //! [`Transport`] that moves requests between them in virtual time.
 
-use std::sync::{Arc, Mutex};
+use std::ops::Range;
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -11,7 +12,7 @@ use rand_chacha::ChaCha8Rng;
 
 use crate::contact::Contact;
 use crate::driver::{lock, Clock};
-use crate::id::NodeId;
+use crate::id::{NodeId, ID_BITS};
 use crate::protocol::{Request, Response};
 use crate::routing::{Directory, Heard, RoutingConfig, RoutingTable, UpdateOutcome};
 use crate::sim::adversary::AdversaryMode;
@@ -121,7 +122,17 @@ pub struct SimNetwork {
     loss_rng: Mutex<ChaCha8Rng>,
     /// Datagrams sent (requests and replies) and lost.
     pub counters: Mutex<NetCounters>,
+    /// Each node's bucket ranges in `ids`, found for every node the first
+    /// time any is asked for (the warm-up's fill, or the first refresh) and
+    /// then shared by every copy of the network: the id set never changes,
+    /// and finding the ranges was most of the cost of a refresh.
+    bucket_ranges: OnceLock<Arc<[BucketRanges]>>,
 }
+
+/// A node's bucket ranges in the sorted id set
+/// ([`SortedIds::buckets_of`]), bucket 159 first, each as its first and
+/// past-the-end positions: 8 bytes a bucket, for every node of a million.
+type BucketRanges = Box<[(u32, u32)]>;
 
 /// Traffic counters of a network.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -150,6 +161,7 @@ impl Clone for SimNetwork {
                     .unwrap_or_else(|p| p.into_inner().clone()),
             ),
             counters: Mutex::new(NetCounters::default()),
+            bucket_ranges: self.bucket_ranges.clone(),
         }
     }
 }
@@ -176,6 +188,7 @@ impl SimNetwork {
             adversary_mode: AdversaryMode::default(),
             loss_rng: Mutex::new(loss_rng),
             counters: Mutex::new(NetCounters::default()),
+            bucket_ranges: OnceLock::new(),
         }
     }
 
@@ -184,6 +197,38 @@ impl SimNetwork {
     pub fn directory_table(&self, n: u32, routing: RoutingConfig) -> RoutingTable {
         let id = self.nodes[n as usize].contact.id;
         RoutingTable::with_directory(id, routing, Time::ZERO, self.directory.clone())
+    }
+
+    /// The sorted positions of the ids in each bucket of node `n`'s table,
+    /// bucket 159 first, down to the nearest bucket any other id falls in.
+    pub fn bucket_ranges(&self, n: u32) -> impl Iterator<Item = Range<usize>> + '_ {
+        self.ranges_of(n)
+            .iter()
+            .map(|&(start, end)| start as usize..end as usize)
+    }
+
+    /// The sorted positions of the ids in bucket `index` of node `n`'s
+    /// table (empty for buckets nearer than every other id).
+    pub fn bucket_range(&self, n: u32, index: usize) -> Range<usize> {
+        self.bucket_ranges(n)
+            .nth(ID_BITS - 1 - index)
+            .unwrap_or(0..0)
+    }
+
+    fn ranges_of(&self, n: u32) -> &[(u32, u32)] {
+        let all = self.bucket_ranges.get_or_init(|| {
+            self.nodes
+                .iter()
+                .map(|node| {
+                    self.ids
+                        .buckets_of(&node.contact.id)
+                        .into_iter()
+                        .map(|(_, r)| (r.start as u32, r.end as u32))
+                        .collect()
+                })
+                .collect()
+        });
+        &all[n as usize]
     }
 
     /// Whether node `n` is up at `t`.

@@ -276,14 +276,11 @@ async fn refresh_checks(
     let first = from.as_millis() / 1000 / tick;
     let mut pending = Vec::new();
     let mut live = Liveness::new(&net, from);
+    let everyone_answers = config.everyone_answers();
     // When each node's earliest bucket falls due: a node is not scanned
     // before then. A bucket that becomes worth refreshing only because a
     // nearer contact arrived waits for that time (at most one interval).
     let mut next_due = vec![Time::ZERO; net.nodes.len()];
-    // Each node's bucket ranges in the sorted id set, found at its first
-    // refresh: the set never changes, and finding them is most of the
-    // cost of a refresh.
-    let mut bucket_ranges: Vec<BucketRanges> = vec![Box::default(); net.nodes.len()];
     for minute in first.. {
         for (second, nodes) in by_second.iter().enumerate() {
             let at = Time::from_millis((minute * tick + second as u64) * 1000);
@@ -313,19 +310,8 @@ async fn refresh_checks(
                 }
                 match config.upkeep {
                     Upkeep::Oracle => {
-                        let ranges = &mut bucket_ranges[n as usize];
-                        if ranges.is_empty() {
-                            let owner = net.nodes[n as usize].contact.id;
-                            *ranges = net
-                                .ids
-                                .buckets_of(&owner)
-                                .into_iter()
-                                .map(|(_, r)| (r.start as u32, r.end as u32))
-                                .collect();
-                        }
                         let refresh = Refresh {
-                            everyone_answers: config.everyone_answers(),
-                            ranges,
+                            everyone_answers,
                             k: config.k,
                             now,
                         };
@@ -371,20 +357,11 @@ fn random_targets(
         .collect()
 }
 
-/// A node's bucket ranges in the sorted id set ([`SortedIds::buckets_of`]),
-/// bucket 159 first, each as its first and past-the-end positions: 8 bytes
-/// a bucket, for every node of a million.
-///
-/// [`SortedIds::buckets_of`]: crate::sim::ids::SortedIds::buckets_of
-type BucketRanges = Box<[(u32, u32)]>;
-
 /// What an oracle refresh of one node needs to know besides the node.
-struct Refresh<'a> {
+struct Refresh {
     /// No node ever fails to answer (no churn, loss, NAT or adversary),
     /// which lets a full bucket's refresh be drawn without looking nodes up.
     everyone_answers: bool,
-    /// The node's bucket ranges.
-    ranges: &'a [(u32, u32)],
     k: usize,
     now: Time,
 }
@@ -396,12 +373,11 @@ fn oracle_refresh(
     live: &Liveness,
     n: u32,
     buckets: &[usize],
-    refresh: Refresh<'_>,
+    refresh: Refresh,
     rng: &mut ChaCha8Rng,
 ) {
     let Refresh {
         everyone_answers,
-        ranges,
         k,
         now,
     } = refresh;
@@ -409,9 +385,7 @@ fn oracle_refresh(
     let want = (k / 2).max(1);
     let mut table = lock(&net.nodes[n as usize].table);
     for &b in buckets {
-        let range = ranges
-            .get(crate::id::ID_BITS - 1 - b)
-            .map_or(0..0, |&(start, end)| start as usize..end as usize);
+        let range = net.bucket_range(n, b);
         let held = table.bucket_len(b);
         if everyone_answers && held >= k && range.len() >= held {
             // Every node answers and the bucket is full. Each node the
@@ -423,7 +397,7 @@ fn oracle_refresh(
             for _ in 0..want {
                 if rng.gen_range(0..range.len()) < held {
                     let pick = rng.gen_range(0..held);
-                    let known = table.bucket_entries(b).nth(pick).map(|e| e.contact);
+                    let known = table.bucket_entry(b, pick).map(|e| e.contact);
                     if let Some(contact) = known {
                         let _ = table.update_heard(contact, Heard::Answered, now);
                     }

@@ -66,9 +66,8 @@ fn answering(net: &SimNetwork, at: Time) -> Vec<bool> {
 fn fill_buckets(net: &SimNetwork, at: Time, want: usize, rng: &mut ChaCha8Rng) {
     let up = answering(net, at);
     for n in 0..net.nodes.len() as u32 {
-        let owner = net.nodes[n as usize].contact.id;
         let mut table = lock(&net.nodes[n as usize].table);
-        for (_, range) in net.ids.buckets_of(&owner) {
+        for range in net.bucket_ranges(n) {
             for i in sample_bucket(net, range, want, rng, |m| up[m as usize]) {
                 let (id, m) = net.ids.entry_at(i);
                 let found = Contact::simulated(id, m);
