@@ -330,6 +330,29 @@ impl Session<'_> {
     }
 }
 
+/// Call `each` for every index of `indices` with the world its group of
+/// `per_world` consecutive indices shares, drawn from `domain` once per
+/// group.
+fn in_worlds(
+    seed: u64,
+    domain: u64,
+    per_world: u64,
+    indices: Range<u64>,
+    mut each: impl FnMut(&World, u64),
+) {
+    let mut world: Option<(u64, World)> = None;
+    for index in indices {
+        let w = index / per_world;
+        if world.as_ref().map(|(i, _)| *i) != Some(w) {
+            let mut rng = rng_for(seed, domain, w);
+            world = Some((w, World::new(&mut rng)));
+        }
+        if let Some((_, world)) = &world {
+            each(world, index);
+        }
+    }
+}
+
 /// Run lookups and bootstraps, on this thread.
 pub(super) fn run_task(
     config: &StressConfig,
@@ -343,27 +366,19 @@ pub(super) fn run_task(
         scratch: Scratch::new(),
         tally: Tally::new(entrants.len()),
     };
-    let mut world: Option<(u64, World)> = None;
-    for index in lookups {
-        let w = index / LOOKUPS_PER_WORLD;
-        if world.as_ref().map(|(i, _)| *i) != Some(w) {
-            let mut rng = rng_for(config.seed, DOMAIN_LOOKUP_WORLD, w);
-            world = Some((w, World::new(&mut rng)));
-        }
-        if let Some((_, world)) = &world {
-            shared.chaos_lookup(world, index);
-        }
-    }
-    let mut world: Option<(u64, World)> = None;
-    for index in bootstraps {
-        let w = index / BOOTSTRAPS_PER_WORLD;
-        if world.as_ref().map(|(i, _)| *i) != Some(w) {
-            let mut rng = rng_for(config.seed, DOMAIN_BOOT_WORLD, w);
-            world = Some((w, World::new(&mut rng)));
-        }
-        if let Some((_, world)) = &world {
-            shared.bootstrap(world, index);
-        }
-    }
+    in_worlds(
+        config.seed,
+        DOMAIN_LOOKUP_WORLD,
+        LOOKUPS_PER_WORLD,
+        lookups,
+        |world, i| shared.chaos_lookup(world, i),
+    );
+    in_worlds(
+        config.seed,
+        DOMAIN_BOOT_WORLD,
+        BOOTSTRAPS_PER_WORLD,
+        bootstraps,
+        |world, i| shared.bootstrap(world, i),
+    );
     shared.tally
 }
