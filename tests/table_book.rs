@@ -134,3 +134,75 @@ proptest! {
         }
     }
 }
+
+/// What `heard` and `confirm` leave behind, compared on two copies.
+fn same_tables(a: &RoutingTable, b: &RoutingTable) -> bool {
+    a.len() == b.len()
+        && a.iter().eq(b.iter())
+        && (150..160).all(|i| a.replacements(i) == b.replacements(i))
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(128))]
+
+    /// The simulator's refresh shortcuts are the update rule itself:
+    /// `heard_entry(b, pos)` does what `update_heard` does for the contact
+    /// at that place, and confirming `count` questionable contacts at once
+    /// does what `count` confirmations of one do, on tables in every state
+    /// that random calls reach.
+    #[test]
+    fn the_refresh_shortcuts_are_the_update_rule(
+        seed in any::<u64>(),
+        ops in proptest::collection::vec(op(65), 1..200),
+        picks in proptest::collection::vec((150..160usize, 0..5usize, 0..6usize), 200),
+    ) {
+        let (local, directory, pool) = world(seed, 60);
+        let mut table = RoutingTable::with_directory(local, config(), Time::ZERO, directory);
+        let mut now = Time::ZERO;
+        for (op, &(bucket, pos, count)) in ops.into_iter().zip(&picks) {
+            now = now + Duration::from_millis(7);
+            match op {
+                Op::Heard { who, answered } => {
+                    let heard = if answered { Heard::Answered } else { Heard::Queried };
+                    let _ = table.update_heard(pool[who % pool.len()], heard, now);
+                }
+                Op::Failure { who } => {
+                    let _ = table.on_failure(&pool[who % pool.len()], now);
+                }
+                Op::Ping { who, answered } => {
+                    table.on_ping_result(&pool[who % pool.len()], answered, now)
+                }
+                Op::Remove { who } => {
+                    let _ = table.remove(&pool[who % pool.len()].id);
+                }
+                Op::Confirm { .. } => {}
+                Op::Wait { seconds } => now = now + Duration::from_secs(seconds),
+            }
+
+            let held = table.bucket_entries(bucket).nth(pos).map(|e| e.contact);
+            let (mut by_place, mut by_rule) = (table.clone(), table.clone());
+            prop_assert_eq!(
+                by_place.heard_entry(bucket, pos, Heard::Answered, now),
+                held.is_some()
+            );
+            if let Some(contact) = held {
+                let _ = by_rule.update_heard(contact, Heard::Answered, now);
+            }
+            prop_assert!(same_tables(&by_place, &by_rule), "heard_entry differs");
+            // A bucket touched now is not due one interval less a
+            // millisecond later; one touched at an earlier call is.
+            let later = now + Duration::from_millis(900_000 - 1);
+            prop_assert_eq!(
+                by_place.buckets_to_refresh(later),
+                by_rule.buckets_to_refresh(later)
+            );
+
+            let (mut at_once, mut one_by_one) = (table.clone(), table.clone());
+            at_once.confirm_questionable(bucket, count, now);
+            for _ in 0..count {
+                one_by_one.confirm_questionable(bucket, 1, now);
+            }
+            prop_assert!(same_tables(&at_once, &one_by_one), "confirming at once differs");
+        }
+    }
+}

@@ -299,11 +299,21 @@ impl RoutingTable {
     }
 
     /// Entry `pos` of bucket `index`, counted from the least recently
-    /// seen: one contact looked up, where `bucket_entries(index).nth(pos)`
-    /// would look up every one before it.
-    pub fn bucket_entry(&self, index: usize, pos: usize) -> Option<Entry> {
-        let entry = self.bucket(index)?.entries.get(pos)?;
-        Some(entry.view(&self.book))
+    /// seen, was heard from: what [`RoutingTable::update_heard`] does for a
+    /// contact the bucket holds (it moves to the tail, healthy, and the
+    /// bucket is touched), for a caller that picked the entry by place and
+    /// need not look its contact up. Returns whether there was such an
+    /// entry.
+    pub fn heard_entry(&mut self, index: usize, pos: usize, heard: Heard, now: Time) -> bool {
+        let Some((bucket, _)) = self.existing_bucket_mut(index) else {
+            return false;
+        };
+        if pos >= bucket.entries.len() {
+            return false;
+        }
+        bucket.last_touched = now;
+        bucket.refresh_at(pos, heard == Heard::Answered, now);
+        true
     }
 
     /// The entry for `id`, if the table holds it.
@@ -534,8 +544,12 @@ impl RoutingTable {
         let Some((bucket, _)) = self.existing_bucket_mut(index) else {
             return;
         };
-        // A stable partition in place: each pick moves to the tail, after
-        // the picks before it.
+        if count == 0 {
+            return;
+        }
+        // A stable partition in one pass: each pick moves to the tail,
+        // after the picks before it, as `count` separate answered pings
+        // would leave them.
         let (mut i, mut unseen, mut picked) = (0, bucket.entries.len(), 0);
         while i < unseen && picked < count {
             if rule.state(&bucket.entries[i], now) == NodeState::Questionable {
