@@ -56,6 +56,26 @@ fn compare_prints_the_same_bytes_on_one_and_two_threads() {
 }
 
 #[test]
+fn a_static_network_of_several_fill_chunks_prints_the_same_bytes_on_one_and_two_threads() {
+    // The oracle fill draws 4,096 nodes at a time in order and tells their
+    // tables in parallel, while the next chunk is drawn.
+    let (one, two) = compare_on_one_and_two_threads(&[
+        "--preset",
+        "static",
+        "--nodes",
+        "9000",
+        "--lookups",
+        "60",
+        "--value-lookups",
+        "10",
+        "--strategies",
+        "kademlia,query-rest",
+    ]);
+    assert!(String::from_utf8_lossy(&one).contains("\"query-rest\""));
+    assert_eq!(one, two);
+}
+
+#[test]
 fn an_attack_preset_prints_the_same_bytes_on_one_and_two_threads() {
     // Its fractions are networks of their own, run in parallel.
     let (one, two) = compare_on_one_and_two_threads(&[

@@ -10,9 +10,14 @@ use std::ops::Range;
 use crate::id::{NodeId, ID_BITS, ID_LEN};
 
 /// All node ids of a simulated network, sorted, with their node index.
+///
+/// Ids and indices are kept apart: searches read only ids, and a caller
+/// that needs a node by sorted position reads a 4-byte index (a million of
+/// them fit in a cache), then the node's id from wherever it reads the node.
 #[derive(Clone, Debug)]
 pub struct SortedIds {
-    sorted: Vec<(NodeId, u32)>,
+    sorted: Vec<NodeId>,
+    nodes: Vec<u32>,
 }
 
 /// `id` with every bit from position `len` on (counted from the most
@@ -41,7 +46,8 @@ impl SortedIds {
             .map(|(i, id)| (*id, i as u32))
             .collect();
         sorted.sort_unstable();
-        SortedIds { sorted }
+        let (sorted, nodes) = sorted.into_iter().unzip();
+        SortedIds { sorted, nodes }
     }
 
     /// Number of ids.
@@ -56,28 +62,25 @@ impl SortedIds {
 
     /// Node index of the `i`-th id in sorted order.
     pub fn node_at(&self, i: usize) -> u32 {
-        self.sorted[i].1
+        self.nodes[i]
     }
 
     /// The `i`-th id in sorted order and its node index.
     pub fn entry_at(&self, i: usize) -> (NodeId, u32) {
-        self.sorted[i]
+        (self.sorted[i], self.nodes[i])
     }
 
     /// Node index of `id`, if it belongs to the network.
     pub fn find(&self, id: &NodeId) -> Option<u32> {
-        self.sorted
-            .binary_search_by(|(x, _)| x.cmp(id))
-            .ok()
-            .map(|i| self.sorted[i].1)
+        self.sorted.binary_search(id).ok().map(|i| self.nodes[i])
     }
 
     /// Sorted positions of the ids sharing the first `len` bits of `prefix`.
     pub fn prefix_range(&self, prefix: &NodeId, len: usize) -> Range<usize> {
         let lo = with_suffix(prefix, len, false);
         let hi = with_suffix(prefix, len, true);
-        let start = self.sorted.partition_point(|(id, _)| *id < lo);
-        let end = self.sorted.partition_point(|(id, _)| *id <= hi);
+        let start = self.sorted.partition_point(|id| *id < lo);
+        let end = self.sorted.partition_point(|id| *id <= hi);
         start..end
     }
 
@@ -89,8 +92,8 @@ impl SortedIds {
     fn widen(&self, prefix: &NodeId, len: usize, inner: Range<usize>) -> Range<usize> {
         let lo = with_suffix(prefix, len, false);
         let hi = with_suffix(prefix, len, true);
-        let start = gallop_down(&self.sorted, inner.start, |(id, _)| *id < lo);
-        let end = gallop_up(&self.sorted, inner.end, |(id, _)| *id <= hi);
+        let start = gallop_down(&self.sorted, inner.start, |id| *id < lo);
+        let end = gallop_up(&self.sorted, inner.end, |id| *id <= hi);
         start..end
     }
 
@@ -128,8 +131,8 @@ impl SortedIds {
         let lo = with_suffix(prefix, len, false);
         let hi = with_suffix(prefix, len, true);
         let within = &self.sorted[outer.clone()];
-        let start = outer.start + within.partition_point(|(id, _)| *id < lo);
-        let end = outer.start + within.partition_point(|(id, _)| *id <= hi);
+        let start = outer.start + within.partition_point(|id| *id < lo);
+        let end = outer.start + within.partition_point(|id| *id <= hi);
         start..end
     }
 
@@ -154,10 +157,7 @@ impl SortedIds {
     ) -> Vec<u32> {
         let mut len = ID_BITS;
         let mut range = self.prefix_range(target, len);
-        let mut count = range
-            .clone()
-            .filter(|&i| eligible(self.sorted[i].1))
-            .count();
+        let mut count = range.clone().filter(|&i| eligible(self.nodes[i])).count();
         while count < k && len > 0 {
             len -= 1;
             let wider = self.widen(target, len, range.clone());
@@ -165,13 +165,13 @@ impl SortedIds {
             count += wider
                 .clone()
                 .filter(|i| !range.contains(i))
-                .filter(|&i| eligible(self.sorted[i].1))
+                .filter(|&i| eligible(self.nodes[i]))
                 .count();
             range = wider;
         }
         let mut found: Vec<(crate::id::Distance, u32)> = range
-            .filter(|&i| eligible(self.sorted[i].1))
-            .map(|i| (self.sorted[i].0.distance(target), self.sorted[i].1))
+            .filter(|&i| eligible(self.nodes[i]))
+            .map(|i| (self.sorted[i].distance(target), self.nodes[i]))
             .collect();
         found.sort_unstable();
         found.truncate(k);

@@ -251,7 +251,7 @@ pub(crate) mod streams {
 pub fn run_upkeep(net: &std::sync::Arc<SimNetwork>, config: &SimConfig, from: Time, until: Time) {
     virtual_time_runtime().block_on(async {
         let clock = crate::driver::Clock::starting_now();
-        futures_util::future::join_all(upkeep::spawn(net, config, clock, from, until)).await;
+        upkeep::join_tasks(upkeep::spawn(net, config, clock, from, until)).await;
     });
 }
 

@@ -190,6 +190,39 @@ pub(crate) fn spawn(
     tasks
 }
 
+/// Wait for every task, and carry a panic in any of them on to the caller.
+/// Tokio keeps a spawned task's panic in its handle; awaited with
+/// `join_all` and the results dropped, an upkeep that died would leave the
+/// tables unrefreshed and the run would go on as if nothing had happened.
+pub(crate) async fn join_tasks(tasks: Vec<JoinHandle<()>>) {
+    for task in tasks {
+        carry_panic(task.await);
+    }
+}
+
+/// Drop the tasks that have finished, carrying on a panic in any of them
+/// (see [`join_tasks`]).
+fn reap(tasks: &mut Vec<JoinHandle<()>>) {
+    use futures_util::FutureExt;
+    tasks.retain_mut(|task| {
+        if !task.is_finished() {
+            return true;
+        }
+        if let Some(result) = task.now_or_never() {
+            carry_panic(result);
+        }
+        false
+    });
+}
+
+fn carry_panic(result: Result<(), tokio::task::JoinError>) {
+    if let Err(e) = result {
+        if e.is_panic() {
+            std::panic::resume_unwind(e.into_panic());
+        }
+    }
+}
+
 /// Which nodes answer, kept current as time moves forward by applying the
 /// churn flips in order: the refresh checks ask this for tens of millions of
 /// nodes, and a dense bitmap stays in cache where the nodes' schedules do
@@ -288,7 +321,7 @@ async fn refresh_checks(
                 continue;
             }
             if at > until {
-                futures_util::future::join_all(pending).await;
+                join_tasks(pending).await;
                 return;
             }
             tokio::time::sleep_until(clock.instant(at)).await;
@@ -332,7 +365,7 @@ async fn refresh_checks(
                     Upkeep::Off => {}
                 }
             }
-            pending.retain(|task: &JoinHandle<()>| !task.is_finished());
+            reap(&mut pending);
         }
     }
 }
@@ -387,6 +420,20 @@ fn oracle_refresh(
     for &b in buckets {
         let range = net.bucket_range(n, b);
         let held = table.bucket_len(b);
+        if everyone_answers && !range.is_empty() && held == range.len() {
+            // Every node answers and the bucket holds every node of its
+            // range: the refresh learns min(k/2, held) of them, distinct, in
+            // random order, and each moves to the tail. Drawn by place: a
+            // pick's place is its first place less the earlier picks that
+            // stood before it, for those have moved behind it.
+            let picks = rand::seq::index::sample(rng, held, want.min(held)).into_vec();
+            for (j, &first) in picks.iter().enumerate() {
+                let moved = picks[..j].iter().filter(|&&q| q < first).count();
+                table.heard_entry(b, first - moved, Heard::Answered, now);
+            }
+            table.touch_bucket(b, now);
+            continue;
+        }
         if everyone_answers && held >= k && range.len() >= held {
             // Every node answers and the bucket is full. Each node the
             // refresh learns is one of the bucket's own with odds held/range
@@ -394,21 +441,26 @@ fn oracle_refresh(
             // the oldest questionable contact, which answers. Drawn as such,
             // without looking any node up; the newcomers would only wait in a
             // replacement cache that no failure ever consults.
+            //
+            // Newcomers in a row are confirmed together: the same as one by
+            // one, in one pass over the bucket.
+            let mut newcomers = 0;
             for _ in 0..want {
                 if rng.gen_range(0..range.len()) < held {
                     let pick = rng.gen_range(0..held);
-                    let known = table.bucket_entry(b, pick).map(|e| e.contact);
-                    if let Some(contact) = known {
-                        let _ = table.update_heard(contact, Heard::Answered, now);
-                    }
+                    table.confirm_questionable(b, newcomers, now);
+                    newcomers = 0;
+                    table.heard_entry(b, pick, Heard::Answered, now);
                 } else {
-                    table.confirm_questionable(b, 1, now);
+                    newcomers += 1;
                 }
             }
+            table.confirm_questionable(b, newcomers, now);
             table.touch_bucket(b, now);
             continue;
         }
-        for i in sample_bucket(net, range, want, rng, answers) {
+        let ok = |i: usize| answers(net.ids.node_at(i));
+        for i in sample_bucket(range, want, rng, ok) {
             let (id, m) = net.ids.entry_at(i);
             let found = Contact::simulated(id, m);
             net.learn(&mut table, found, Heard::Answered, now, answers);
@@ -417,18 +469,16 @@ fn oracle_refresh(
     }
 }
 
-/// Up to `want` sorted positions of `range` whose node `ok` accepts, chosen
-/// at random: every candidate for small ranges, random probes for large ones
+/// Up to `want` sorted positions of `range` that `ok` accepts, chosen at
+/// random: every candidate for small ranges, random probes for large ones
 /// (the far buckets of a big network hold half of it).
 pub(crate) fn sample_bucket(
-    net: &SimNetwork,
     range: std::ops::Range<usize>,
     want: usize,
     rng: &mut ChaCha8Rng,
-    ok: impl Fn(u32) -> bool,
+    ok: impl Fn(usize) -> bool,
 ) -> Vec<usize> {
     use rand::seq::SliceRandom;
-    let ok = |i: usize| ok(net.ids.node_at(i));
     if range.len() <= want * 4 {
         let mut all: Vec<usize> = range.filter(|&i| ok(i)).collect();
         all.shuffle(rng);
@@ -479,9 +529,9 @@ async fn rejoins(net: Arc<SimNetwork>, config: SimConfig, clock: Clock, from: Ti
             }
             Upkeep::Off => {}
         }
-        pending.retain(|task: &JoinHandle<()>| !task.is_finished());
+        reap(&mut pending);
     }
-    futures_util::future::join_all(pending).await;
+    join_tasks(pending).await;
 }
 
 /// An honest node other than `n` that is up at `now`: the bootstrap node a
@@ -600,7 +650,52 @@ async fn background(
             )
             .await;
         }));
-        pending.retain(|task: &JoinHandle<()>| !task.is_finished());
+        reap(&mut pending);
     }
-    futures_util::future::join_all(pending).await;
+    join_tasks(pending).await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A task that panics must stop the run, not leave it going on without
+    /// upkeep: tokio keeps the panic in the task's handle.
+    #[test]
+    #[should_panic(expected = "upkeep task failed")]
+    fn a_panic_in_an_upkeep_task_reaches_the_caller() {
+        crate::sim::virtual_time_runtime().block_on(async {
+            let quiet = tokio::spawn(async {});
+            let failing = tokio::spawn(async { panic!("upkeep task failed") });
+            join_tasks(vec![quiet, failing]).await;
+        });
+    }
+
+    #[test]
+    #[should_panic(expected = "refresh failed")]
+    fn a_panic_in_a_finished_task_is_not_dropped_when_reaped() {
+        crate::sim::virtual_time_runtime().block_on(async {
+            let mut pending = vec![tokio::spawn(async { panic!("refresh failed") })];
+            tokio::task::yield_now().await;
+            while pending.iter().any(|t| !t.is_finished()) {
+                tokio::task::yield_now().await;
+            }
+            reap(&mut pending);
+        });
+    }
+
+    #[test]
+    fn finished_tasks_are_reaped_and_running_ones_kept() {
+        crate::sim::virtual_time_runtime().block_on(async {
+            let done = tokio::spawn(async {});
+            let waiting = tokio::spawn(tokio::time::sleep(Duration::from_secs(60)));
+            while !done.is_finished() {
+                tokio::task::yield_now().await;
+            }
+            let mut pending = vec![done, waiting];
+            reap(&mut pending);
+            assert_eq!(pending.len(), 1);
+            join_tasks(pending).await;
+        });
+    }
 }

@@ -1,6 +1,7 @@
 //! Filling routing tables before the lookups start.
 
 use std::fmt;
+use std::ops::Range;
 use std::str::FromStr;
 
 use rand::Rng;
@@ -10,6 +11,7 @@ use std::sync::Arc;
 
 use crate::contact::Contact;
 use crate::driver::{lock, Clock};
+use crate::id::NodeId;
 use crate::routing::Heard;
 use crate::sim::network::SimNetwork;
 use crate::sim::upkeep::{self, sample_bucket};
@@ -63,18 +65,75 @@ fn answering(net: &SimNetwork, at: Time) -> Vec<bool> {
 /// `at` (what a lookup into that bucket would find). Tell each table by the
 /// Kademlia rule, resolving eviction pings by the oracle (a ping to a node
 /// that answers is answered).
+///
+/// The draws come from one random stream, node after node, so they are
+/// made in order, a chunk of nodes at a time; while one chunk is drawn, the
+/// tables of the one before are told in parallel, each its own nodes in
+/// the order drawn, so the result does not depend on the number of
+/// threads. A million nodes' tables are told about 3·10⁸ contacts, each a
+/// random place in the id set: most of the cost is waiting for memory, so
+/// each node's contacts are read in one pass before its table is told.
 fn fill_buckets(net: &SimNetwork, at: Time, want: usize, rng: &mut ChaCha8Rng) {
+    /// Nodes drawn for at a time.
+    const CHUNK: u32 = 4096;
     let up = answering(net, at);
-    for n in 0..net.nodes.len() as u32 {
-        let mut table = lock(&net.nodes[n as usize].table);
-        for range in net.bucket_ranges(n) {
-            for i in sample_bucket(net, range, want, rng, |m| up[m as usize]) {
-                let (id, m) = net.ids.entry_at(i);
-                let found = Contact::simulated(id, m);
-                net.learn(&mut table, found, Heard::Answered, at, |o| up[o as usize]);
+    let everyone_up = up.iter().all(|&u| u);
+    let answers = |m: u32| up[m as usize];
+    let count = net.nodes.len() as u32;
+    let draw = |nodes: Range<u32>, rng: &mut ChaCha8Rng| -> Drawn {
+        let mut drawn = Drawn {
+            nodes: nodes.clone(),
+            picks: Vec::new(),
+            ends: Vec::with_capacity(nodes.len()),
+        };
+        for n in nodes {
+            for range in net.bucket_ranges(n) {
+                let ok = |i: usize| everyone_up || answers(net.ids.node_at(i));
+                drawn.picks.extend(sample_bucket(range, want, rng, ok));
             }
+            drawn.ends.push(drawn.picks.len());
         }
+        drawn
+    };
+    let tell = |drawn: Drawn| {
+        use rayon::prelude::*;
+        let first_node = drawn.nodes.start;
+        drawn.nodes.clone().into_par_iter().for_each(|n| {
+            let i = (n - first_node) as usize;
+            let first = if i == 0 { 0 } else { drawn.ends[i - 1] };
+            let found: Vec<Contact> = drawn.picks[first..drawn.ends[i]]
+                .iter()
+                .map(|&i| {
+                    // The id from the directory, which the table reads to
+                    // check the contact: one random read of a node instead of
+                    // two, and here, where the reads of a node's contacts
+                    // overlap.
+                    let m = net.ids.node_at(i);
+                    let id = net.directory.id(m).copied().unwrap_or(NodeId::ZERO);
+                    Contact::simulated(id, m)
+                })
+                .collect();
+            let mut table = lock(&net.nodes[n as usize].table);
+            for &contact in &found {
+                net.learn(&mut table, contact, Heard::Answered, at, answers);
+            }
+        });
+    };
+    let mut drawn = draw(0..count.min(CHUNK), rng);
+    for start in (CHUNK..count).step_by(CHUNK as usize) {
+        let next = start..count.min(start + CHUNK);
+        let (later, ()) = rayon::join(|| draw(next, rng), || tell(drawn));
+        drawn = later;
     }
+    tell(drawn);
+}
+
+/// The nodes one chunk of [`fill_buckets`] drew for each of `nodes`: node
+/// `nodes.start + i` has the sorted positions `picks[ends[i - 1]..ends[i]]`.
+struct Drawn {
+    nodes: Range<u32>,
+    picks: Vec<usize>,
+    ends: Vec<usize>,
 }
 
 /// Nodes up at time 0 join one by one, 100 ms apart, each through a node
@@ -107,29 +166,49 @@ async fn join_one_by_one(net: &Arc<SimNetwork>, config: &SimConfig, clock: Clock
             upkeep::join(&net, n, &lookup, clock, bootstrap, &mut rng).await;
         }));
     }
-    futures_util::future::join_all(joins).await;
+    upkeep::join_tasks(joins).await;
 }
 
-/// Warm the network up as `config` says: fill the tables at time 0, then
-/// run churn and upkeep until the lookup window opens.
-pub(crate) fn warm_up(net: &Arc<SimNetwork>, config: &SimConfig) {
-    if config.warmup == Warmup::Oracle {
-        // Every node, up or not, starts with a full table of nodes up at
-        // time 0; a node down at 0 comes back with it, already stale.
-        fill_buckets(
-            net,
-            Time::ZERO,
-            config.k,
-            &mut stream(config.seed, streams::WARMUP),
-        );
+/// When the oracle warm-up fills the tables: at time 0, or, on a network
+/// where every node answers and nobody looks anything up, one refresh interval before the window opens.
+///
+/// Where every node answers, a refresh can change only node states, never
+/// which contacts a table holds: a full bucket's learned nodes end in the
+/// replacement cache after an answered ping. The warm-up's earlier passes
+/// would run O(N log N) work, most of the set-up of a million nodes, for
+/// states that the last interval's refresh sets again. Filling one
+/// interval before the window leaves each table as that refresh finds it:
+/// every contact heard one interval ago, every bucket due.
+///
+/// With background lookups the warm-up is simulated whole, for they do
+/// teach tables new contacts.
+pub(crate) fn fill_time(config: &SimConfig) -> Time {
+    if config.everyone_answers() && config.background_lookups.per_hour == 0.0 {
+        Time::ZERO + config.warmup_duration.saturating_sub(config.refresh_every)
+    } else {
+        Time::ZERO
     }
+}
+
+/// Warm the network up as `config` says: fill the tables (see
+/// [`fill_time`]), then run churn and upkeep until the lookup window opens.
+pub(crate) fn warm_up(net: &Arc<SimNetwork>, config: &SimConfig) {
+    let from = if config.warmup == Warmup::Oracle {
+        // Every node, up or not, starts with a full table of nodes up then;
+        // a node down then comes back with it, already stale.
+        let at = fill_time(config);
+        fill_buckets(net, at, config.k, &mut stream(config.seed, streams::WARMUP));
+        at
+    } else {
+        Time::ZERO
+    };
     let runtime = virtual_time_runtime();
     runtime.block_on(async {
         let clock = Clock::starting_now();
-        let upkeep = upkeep::spawn(net, config, clock, Time::ZERO, config.window_start());
+        let upkeep = upkeep::spawn(net, config, clock, from, config.window_start());
         if config.warmup == Warmup::Join {
             join_one_by_one(net, config, clock).await;
         }
-        futures_util::future::join_all(upkeep).await;
+        upkeep::join_tasks(upkeep).await;
     });
 }

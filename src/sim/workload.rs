@@ -250,7 +250,7 @@ fn run_on(
             }
             on_done();
         }
-        futures_util::future::join_all(upkeep).await;
+        crate::sim::upkeep::join_tasks(upkeep).await;
         records
     })
 }
