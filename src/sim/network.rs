@@ -210,9 +210,10 @@ impl SimNetwork {
     /// The sorted positions of the ids in bucket `index` of node `n`'s
     /// table (empty for buckets nearer than every other id).
     pub fn bucket_range(&self, n: u32, index: usize) -> Range<usize> {
-        self.bucket_ranges(n)
-            .nth(ID_BITS - 1 - index)
-            .unwrap_or(0..0)
+        ID_BITS
+            .checked_sub(index + 1)
+            .and_then(|i| self.ranges_of(n).get(i))
+            .map_or(0..0, |&(start, end)| start as usize..end as usize)
     }
 
     fn ranges_of(&self, n: u32) -> &[(u32, u32)] {

@@ -84,14 +84,15 @@ fn fill_buckets(net: &SimNetwork, at: Time, want: usize, rng: &mut ChaCha8Rng) {
         let mut drawn = Drawn {
             nodes: nodes.clone(),
             picks: Vec::new(),
-            ends: Vec::with_capacity(nodes.len()),
+            starts: Vec::with_capacity(nodes.len() + 1),
         };
+        drawn.starts.push(0);
         for n in nodes {
             for range in net.bucket_ranges(n) {
                 let ok = |i: usize| everyone_up || answers(net.ids.node_at(i));
                 drawn.picks.extend(sample_bucket(range, want, rng, ok));
             }
-            drawn.ends.push(drawn.picks.len());
+            drawn.starts.push(drawn.picks.len());
         }
         drawn
     };
@@ -99,9 +100,8 @@ fn fill_buckets(net: &SimNetwork, at: Time, want: usize, rng: &mut ChaCha8Rng) {
         use rayon::prelude::*;
         let first_node = drawn.nodes.start;
         drawn.nodes.clone().into_par_iter().for_each(|n| {
-            let i = (n - first_node) as usize;
-            let first = if i == 0 { 0 } else { drawn.ends[i - 1] };
-            let found: Vec<Contact> = drawn.picks[first..drawn.ends[i]]
+            let j = (n - first_node) as usize;
+            let found: Vec<Contact> = drawn.picks[drawn.starts[j]..drawn.starts[j + 1]]
                 .iter()
                 .map(|&i| {
                     // The id from the directory, which the table reads to
@@ -129,11 +129,11 @@ fn fill_buckets(net: &SimNetwork, at: Time, want: usize, rng: &mut ChaCha8Rng) {
 }
 
 /// The nodes one chunk of [`fill_buckets`] drew for each of `nodes`: node
-/// `nodes.start + i` has the sorted positions `picks[ends[i - 1]..ends[i]]`.
+/// `nodes.start + j` has the sorted positions `picks[starts[j]..starts[j + 1]]`.
 struct Drawn {
     nodes: Range<u32>,
     picks: Vec<usize>,
-    ends: Vec<usize>,
+    starts: Vec<usize>,
 }
 
 /// Nodes up at time 0 join one by one, 100 ms apart, each through a node
@@ -170,7 +170,8 @@ async fn join_one_by_one(net: &Arc<SimNetwork>, config: &SimConfig, clock: Clock
 }
 
 /// When the oracle warm-up fills the tables: at time 0, or, on a network
-/// where every node answers and nobody looks anything up, one refresh interval before the window opens.
+/// where every node answers and nobody looks anything up, one refresh
+/// interval before the window opens.
 ///
 /// Where every node answers, a refresh can change only node states, never
 /// which contacts a table holds: a full bucket's learned nodes end in the
