@@ -225,6 +225,15 @@ impl fmt::Display for NodeId {
     }
 }
 
+/// Ids serialize as their 40-digit hex, as they print: a JSON record
+/// holds what a user would paste into `kadlab trace --target`. Records keep
+/// the 20 bytes and are only formatted when they are written.
+impl serde::Serialize for NodeId {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
 impl fmt::Debug for NodeId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // Eight hex digits tell ids apart in logs without drowning them.

@@ -5,6 +5,7 @@ use std::process::Command;
 
 use indicatif::ProgressBar;
 use kadlab::cli::compare::{compare, NetworkArgs, Preset};
+use kadlab::id::NodeId;
 use kadlab::lookup::{LookupMode, StrategyName};
 use kadlab::sim::{self, ChurnModel};
 
@@ -220,11 +221,11 @@ fn join_warm_up_builds_tables_that_lookups_can_use() {
     assert!(report.strategies[0].recall_mean >= 0.95, "{report:?}");
 }
 
-fn adversary_ids(net: &sim::SimNetwork) -> Vec<String> {
+fn adversary_ids(net: &sim::SimNetwork) -> Vec<NodeId> {
     net.nodes
         .iter()
         .filter(|n| n.adversary)
-        .map(|n| n.contact.id.to_string())
+        .map(|n| n.contact.id)
         .collect()
 }
 
@@ -297,7 +298,7 @@ fn sybils_next_to_a_key_eclipse_it() {
         .iter()
         .filter(|r| r.value_found.is_none())
         .collect();
-    assert!(node_lookups.iter().all(|r| r.target == key));
+    assert!(node_lookups.iter().all(|r| r.target.to_string() == key));
     for record in &node_lookups {
         // The whole result is Sybils: the key is eclipsed.
         assert!(

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use kadlab::contact::Contact;
 use kadlab::id::NodeId;
-use kadlab::routing::{Directory, Heard, RoutingConfig, RoutingTable};
+use kadlab::routing::{Directory, Heard, NodeState, RoutingConfig, RoutingTable};
 use kadlab::time::Time;
 use proptest::prelude::*;
 use rand::SeedableRng;
@@ -203,6 +203,73 @@ proptest! {
                 one_by_one.confirm_questionable(bucket, 1, now);
             }
             prop_assert!(same_tables(&at_once, &one_by_one), "confirming at once differs");
+        }
+    }
+}
+
+/// `closest_for_reply` written out the slow way: every entry's state and
+/// distance, good ones first, each kind closest first, never a bad one.
+fn reply_by_sorting(table: &RoutingTable, target: &NodeId, n: usize, now: Time) -> Vec<Contact> {
+    let mut ranked: Vec<(bool, kadlab::id::Distance, Contact)> = table
+        .iter()
+        .filter_map(|e| match table.state_of(&e, now) {
+            NodeState::Good => Some((false, e.contact.id.distance(target), e.contact)),
+            NodeState::Questionable => Some((true, e.contact.id.distance(target), e.contact)),
+            NodeState::Bad => None,
+        })
+        .collect();
+    ranked.sort_by_key(|&(questionable, d, _)| (questionable, d));
+    ranked.into_iter().take(n).map(|(_, _, c)| c).collect()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(128))]
+
+    /// The bucket walk behind replies and lookup seeds, which stops early
+    /// and skips buckets that cannot hold a good contact, returns what
+    /// sorting the whole table would, on tables in every state (long waits
+    /// make whole buckets questionable; failures make contacts bad).
+    #[test]
+    fn replies_and_seeds_are_the_closest_by_sorting(
+        seed in any::<u64>(),
+        ops in proptest::collection::vec(op(65), 1..200),
+        sizes in proptest::collection::vec(0..9usize, 200),
+    ) {
+        let (local, directory, pool) = world(seed, 60);
+        let mut table = RoutingTable::with_directory(local, config(), Time::ZERO, directory);
+        let mut now = Time::ZERO;
+        let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 2);
+        for (op, &n) in ops.into_iter().zip(&sizes) {
+            now = now + Duration::from_millis(7);
+            match op {
+                Op::Heard { who, answered } => {
+                    let heard = if answered { Heard::Answered } else { Heard::Queried };
+                    let _ = table.update_heard(pool[who % pool.len()], heard, now);
+                }
+                Op::Failure { who } => {
+                    let _ = table.on_failure(&pool[who % pool.len()], now);
+                }
+                Op::Ping { who, answered } => {
+                    table.on_ping_result(&pool[who % pool.len()], answered, now)
+                }
+                Op::Remove { who } => {
+                    let _ = table.remove(&pool[who % pool.len()].id);
+                }
+                Op::Confirm { bucket, count } => table.confirm_questionable(bucket, count, now),
+                Op::Wait { seconds } => now = now + Duration::from_secs(seconds),
+            }
+            // A random target, and one inside a bucket the table holds.
+            let near = local.random_in_bucket(150 + n % 10, &mut rng);
+            for target in [NodeId::random(&mut rng), near] {
+                prop_assert_eq!(
+                    table.closest_for_reply(&target, n, now),
+                    reply_by_sorting(&table, &target, n, now)
+                );
+                let mut all: Vec<Contact> = table.iter().map(|e| e.contact).collect();
+                all.sort_by_key(|c| c.id.distance(&target));
+                all.truncate(n);
+                prop_assert_eq!(table.closest(&target, n), all);
+            }
         }
     }
 }

@@ -72,6 +72,14 @@ pub(crate) struct KBucket {
     /// Last time a contact was added or refreshed here, or a lookup
     /// targeted this bucket.
     pub(crate) last_touched: Time,
+    /// The latest `last_seen` given to an entry that had answered: no entry
+    /// of the bucket can be good once this is older than the questionable
+    /// threshold, so a reply that only wants good contacts skips the bucket
+    /// without reading its entries (the cache misses of a walk over a
+    /// stale table). An upper bound: entries that left or failed since do
+    /// not lower it. `Time::ZERO` until an answered entry arrives, which
+    /// errs the safe way.
+    pub(crate) newest_answer: Time,
 }
 
 impl KBucket {
@@ -90,7 +98,7 @@ impl KBucket {
         entry.last_seen = now;
         entry.failures = 0;
         entry.answered |= answered;
-        self.entries.push(entry);
+        self.append(entry);
     }
 
     /// Append `slot` as the most recently seen entry. A contact in the
@@ -100,12 +108,27 @@ impl KBucket {
         if let Some(pos) = self.replacements.iter().position(|&r| book.same(r, slot)) {
             book.release(self.replacements.remove(pos));
         }
-        self.entries.push(Stored {
+        self.append(Stored {
             slot,
             last_seen: now,
             failures: 0,
             answered,
         });
+    }
+
+    /// Put `entry` at the most recently seen end, keeping
+    /// [`KBucket::newest_answer`] an upper bound.
+    pub(crate) fn append(&mut self, entry: Stored) {
+        if entry.answered {
+            self.newest_answer = self.newest_answer.max(entry.last_seen);
+        }
+        self.entries.push(entry);
+    }
+
+    /// Whether an entry of this bucket may be good at `now`, given BEP 5's
+    /// `questionable_after`; `false` is certain, `true` only possible.
+    pub(crate) fn may_hold_good(&self, now: Time, questionable_after: std::time::Duration) -> bool {
+        now.saturating_since(self.newest_answer) < questionable_after
     }
 
     /// Remember `slot` as a replacement, newest last, dropping the oldest

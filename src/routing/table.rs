@@ -557,7 +557,7 @@ impl RoutingTable {
                 e.last_seen = now;
                 e.failures = 0;
                 e.answered = true;
-                bucket.entries.push(e);
+                bucket.append(e);
                 unseen -= 1;
                 picked += 1;
             } else {
@@ -581,10 +581,11 @@ impl RoutingTable {
     /// The `n` contacts closest to `target`, closest first, never the local
     /// node, whatever their state: where a lookup starts.
     pub fn closest(&self, target: &NodeId, n: usize) -> Vec<Contact> {
-        let mut all = Vec::new();
+        let mut all = Vec::with_capacity(n + self.config.k);
         for group in self.groups_by_distance(target) {
             all.extend(
-                self.entries_of(group)
+                self.buckets_in(group)
+                    .flat_map(|b| &b.entries)
                     .map(|e| (self.key(e, target), e.slot)),
             );
             if all.len() >= n {
@@ -606,10 +607,17 @@ impl RoutingTable {
     /// needed and are passed over without looking their ids up.
     pub fn closest_for_reply(&self, target: &NodeId, n: usize, now: Time) -> Vec<Contact> {
         let rule = StateRule::of(&self.config);
-        let (mut good, mut questionable) = (Vec::new(), Vec::new());
+        let mut good = Vec::with_capacity(n + self.config.k);
+        let mut questionable = Vec::with_capacity(n);
         for group in self.groups_by_distance(target) {
             let want_questionable = questionable.len() < n;
-            for e in self.entries_of(group) {
+            let worth_reading =
+                |b: &&KBucket| want_questionable || b.may_hold_good(now, rule.questionable_after);
+            for e in self
+                .buckets_in(group)
+                .filter(worth_reading)
+                .flat_map(|b| &b.entries)
+            {
                 match rule.state(e, now) {
                     NodeState::Good => good.push((self.key(e, target), e.slot)),
                     NodeState::Questionable if want_questionable => {
@@ -633,10 +641,13 @@ impl RoutingTable {
     /// The `n` closest of `found` (distance key and slot, in any order),
     /// closest first, as contacts.
     fn contacts_by_distance(&self, mut found: Vec<((u128, u32), Slot)>, n: usize) -> Vec<Contact> {
+        if found.len() > n && n > 0 {
+            found.select_nth_unstable_by_key(n - 1, |&(key, _)| key);
+        }
+        found.truncate(n);
         found.sort_unstable_by_key(|&(key, _)| key);
         found
             .into_iter()
-            .take(n)
             .map(|(_, s)| self.book.contact(s))
             .collect()
     }
@@ -646,11 +657,9 @@ impl RoutingTable {
         distance_key(&self.book.id(entry.slot), target)
     }
 
-    /// The entries of the buckets in `group`.
-    fn entries_of(&self, group: std::ops::Range<usize>) -> impl Iterator<Item = &Stored> {
-        group
-            .filter_map(|i| self.bucket(i))
-            .flat_map(|b| b.entries.iter())
+    /// The allocated buckets among `group`.
+    fn buckets_in(&self, group: std::ops::Range<usize>) -> impl Iterator<Item = &KBucket> {
+        group.filter_map(|i| self.bucket(i))
     }
 
     /// Groups of buckets in increasing distance to `target`: every entry of
@@ -660,13 +669,18 @@ impl RoutingTable {
     /// With `b` the bucket `target` falls in, bucket `b` holds every
     /// contact closer than `2^b`, the buckets below `b` hold those in
     /// `[2^b, 2^(b+1))`, and each bucket above is a farther band of its own.
+    ///
+    /// Only allocated buckets are named: those nearer than every allocated
+    /// one have never held a contact.
     fn groups_by_distance(&self, target: &NodeId) -> impl Iterator<Item = std::ops::Range<usize>> {
+        let nearest = ID_BITS - self.buckets.len();
         let (near, farther_from) = match self.local.bucket_index(target) {
-            Some(b) => (vec![b..b + 1, 0..b], b + 1),
-            None => (Vec::new(), 0),
+            Some(b) => ([b..b + 1, nearest.min(b)..b], b + 1),
+            None => ([0..0, 0..0], 0),
         };
         near.into_iter()
-            .chain((farther_from..ID_BITS).map(|i| i..i + 1))
+            .filter(|g| !g.is_empty())
+            .chain((farther_from.max(nearest)..ID_BITS).map(|i| i..i + 1))
     }
 
     /// Record that a lookup targeted bucket `index`, which refreshes it.

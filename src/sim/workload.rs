@@ -147,16 +147,16 @@ pub struct LookupRecord {
     pub strategy: String,
     /// Task index.
     pub lookup: usize,
-    /// Origin node id (hex).
-    pub origin: String,
-    /// Target (hex).
-    pub target: String,
+    /// Origin node id (hex in JSON).
+    pub origin: NodeId,
+    /// Target (hex in JSON).
+    pub target: NodeId,
     /// Start, in virtual ms.
     pub start_ms: u64,
-    /// Result ids (hex), closest first.
-    pub result: Vec<String>,
-    /// True k closest ids (hex).
-    pub truth: Vec<String>,
+    /// Result ids (hex in JSON), closest first.
+    pub result: Vec<NodeId>,
+    /// True k closest ids (hex in JSON).
+    pub truth: Vec<NodeId>,
     /// |result ∩ truth| / |truth|.
     pub recall: f64,
     /// kadlab's success: the result holds at least one of the true k
@@ -414,15 +414,15 @@ impl LookupRecord {
             result.iter().filter(|&&n| !net.is_up(n, end)).count() as f64
                 / outcome.result.len() as f64
         };
-        let hex = |n: &u32| net.nodes[*n as usize].contact.id.to_string();
+        let id = |n: &u32| net.nodes[*n as usize].contact.id;
         LookupRecord {
             strategy: strategy.to_string(),
             lookup: task.index,
-            origin: hex(&task.origin),
-            target: task.target.to_string(),
+            origin: id(&task.origin),
+            target: task.target,
             start_ms: task.start.as_millis(),
-            result: outcome.result.iter().map(|c| c.id.to_string()).collect(),
-            truth: task.truth.iter().map(hex).collect(),
+            result: outcome.result.iter().map(|c| c.id).collect(),
+            truth: task.truth.iter().map(id).collect(),
             recall,
             success: hits > 0 || task.truth.is_empty(),
             paper_success: paths.iter().any(PathRoute::route_clean),
