@@ -66,9 +66,15 @@ pub struct LookupContext {
     gave_up: Vec<Contact>,
 }
 
+/// Replies of up to this many contacts are deduplicated by comparison, not
+/// by hashing (BEP 5's k is 8, kadlab's default 20).
+const SMALL_REPLY: usize = 32;
+
 impl LookupContext {
     pub(crate) fn new(spec: LookupSpec, seeds: &[Contact]) -> LookupContext {
-        let mut hops = HashMap::with_capacity(seeds.len() * 4);
+        // Room for the ids of a lookup's first dozen replies without a
+        // rehash: each brings up to k new ones.
+        let mut hops = HashMap::with_capacity(seeds.len().max(spec.k) * 12);
         for c in seeds {
             hops.insert(c.id, 0);
         }
@@ -202,12 +208,23 @@ impl LookupContext {
     /// what one reply can make a lookup remember), and note the hop depth of
     /// contacts first heard of here.
     pub(crate) fn admit_contacts(&mut self, from: &NodeId, contacts: &[Contact]) -> Vec<Contact> {
-        let mut seen = HashSet::with_capacity(contacts.len());
-        let mut out: Vec<Contact> = contacts
-            .iter()
-            .filter(|c| c.id != self.spec.local && seen.insert(c.id))
-            .copied()
-            .collect();
+        let mut out: Vec<Contact> = Vec::with_capacity(contacts.len());
+        if contacts.len() <= SMALL_REPLY {
+            // A conforming reply: comparing with the few kept so far costs
+            // less than hashing every id.
+            for c in contacts {
+                if c.id != self.spec.local && out.iter().all(|o| o.id != c.id) {
+                    out.push(*c);
+                }
+            }
+        } else {
+            let mut seen = HashSet::with_capacity(contacts.len());
+            out.extend(
+                contacts
+                    .iter()
+                    .filter(|c| c.id != self.spec.local && seen.insert(c.id)),
+            );
+        }
         if out.len() > self.spec.k {
             // Only oversized (so non-conforming) replies pay for this sort;
             // the order of a conforming reply is kept as sent.
