@@ -55,6 +55,9 @@ pub struct StrategySummary {
     pub value_success_rate: Option<f64>,
     /// How many lookups ended for each reason.
     pub ended: BTreeMap<EndReason, usize>,
+    /// Share of FIND_NODE lookups whose result held none of the true k
+    /// closest (recall 0): what a p5 of 0 is made of.
+    pub recall_zero_rate: f64,
 }
 
 /// Round for reports: four decimals are more than the noise of 1,000
@@ -118,8 +121,82 @@ impl StrategySummary {
                 round4(values.iter().filter(|&&v| v).count() as f64 / values.len() as f64)
             }),
             ended,
+            recall_zero_rate: round4(mean(&field(|r| f64::from(u8::from(r.recall == 0.0))))),
         }
     }
+}
+
+/// Every column `kadlab compare` can print, with what it means: the one
+/// place the legend under the table and `compare --help` read from.
+pub const COLUMNS: &[(&str, &str)] = &[
+    ("strategy", "the lookup rule (see docs/ALGORITHMS.md)"),
+    (
+        "params",
+        "its parameters: α or δ in flight, budget, paths, seeds, k",
+    ),
+    (
+        "recall",
+        "mean share of the true k closest (the simulator knows them) in the result",
+    ),
+    (
+        "success",
+        "under attack: share of lookups whose result holds a true k-closest honest node",
+    ),
+    (
+        "paper",
+        "under attack: S/Kademlia's success, some path's route asked no adversary",
+    ),
+    (
+        "strict",
+        "under attack: some path asked no adversary at all",
+    ),
+    (
+        "p5",
+        "5th percentile of recall: 95 % of lookups did at least this well",
+    ),
+    (
+        "exact",
+        "share of lookups whose result holds the single closest node",
+    ),
+    (
+        "stale",
+        "mean share of the result that was offline when the lookup ended",
+    ),
+    ("rpcs", "mean requests sent per lookup (the cost axis)"),
+    ("rpcs95", "95th percentile of requests per lookup"),
+    (
+        "t/outs",
+        "mean requests per lookup that got no valid reply in time",
+    ),
+    (
+        "rounds",
+        "mean longest chain of requests, each sent after the reply before it",
+    ),
+    (
+        "ms p50",
+        "median lookup time in simulated milliseconds (virtual time, not wall time)",
+    ),
+    ("ms p95", "95th percentile of the same"),
+    (
+        "value",
+        "share of FIND_VALUE lookups that got the value (- if none ran)",
+    ),
+    (
+        "ended",
+        "why FIND_NODE lookups stopped, with counts (EndReason in docs/ALGORITHMS.md)",
+    ),
+];
+
+/// [`COLUMNS`] as an indented block, for `--help`.
+pub fn columns_help() -> String {
+    let mut out = String::from(
+        "Columns of the table:
+",
+    );
+    for (name, meaning) in COLUMNS {
+        let _ = writeln!(out, "  {name:<8}  {meaning}");
+    }
+    out
 }
 
 /// A whole comparison: the settings it ran with and one summary per
@@ -291,5 +368,55 @@ impl Report {
             let _ = writeln!(out, "{}", line(row));
         }
         out
+    }
+
+    /// What to print under the table: one line per column it shows, a
+    /// sentence for anything that looks wrong but is not, and what to try
+    /// next.
+    pub fn legend(&self) -> String {
+        let attacked = self.settings.contains_key("adversaries");
+        let mut out = String::from("\n");
+        for (name, meaning) in COLUMNS {
+            if attacked || !matches!(*name, "success" | "paper" | "strict") {
+                let _ = writeln!(out, "  {name:<8}  {meaning}");
+            }
+        }
+        let notes = self.notes();
+        if !notes.is_empty() {
+            out.push('\n');
+            for note in notes {
+                let _ = writeln!(out, "{note}");
+            }
+        }
+        let _ = writeln!(
+            out,
+            "\nNext: --out DIR writes report.json, report.csv and the recall-against-RPCs plot; \
+             `kadlab trace --strategy NAME` draws one lookup; \
+             `cargo run --release --example kademlia` narrates one step by step; --no-legend hides this."
+        );
+        out
+    }
+
+    /// One sentence per figure of the table that needs one.
+    fn notes(&self) -> Vec<String> {
+        let mut notes = Vec::new();
+        for s in &self.strategies {
+            if s.recall_p5 == 0.0 && s.lookups > 0 {
+                notes.push(format!(
+                    "{}: p5 is 0 because {:.1} % of its lookups found none of the true k closest \
+                     (recall 0), more than the 5 % a p5 above 0 allows.",
+                    s.name,
+                    100.0 * s.recall_zero_rate
+                ));
+            }
+            if let Some(&n) = s.ended.get(&EndReason::ContractBroken) {
+                notes.push(format!(
+                    "{}: {n} lookups broke the lookup contract and were stopped; \
+                     RUST_LOG=kadlab=warn says how.",
+                    s.name
+                ));
+            }
+        }
+        notes
     }
 }

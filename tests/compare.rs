@@ -429,3 +429,74 @@ fn unbounded_inputs_are_refused_naming_the_flag_and_its_range() {
     }
     assert!(!std::path::Path::new(svg).exists(), "trace drew a picture");
 }
+
+/// Run kadlab with stdout and stderr captured (so neither is a terminal).
+fn kadlab_output(args: &[&str]) -> (String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_kadlab"))
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{args:?}: {out:?}");
+    (
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn compare_explains_its_columns_and_reports_progress_when_stderr_is_a_file() {
+    let small = [
+        "compare",
+        "--preset",
+        "static",
+        "--nodes",
+        "300",
+        "--lookups",
+        "20",
+        "--value-lookups",
+        "0",
+        "--strategies",
+        "kademlia,delta",
+    ];
+    let (stdout, stderr) = kadlab_output(&small);
+    let header = stdout
+        .lines()
+        .find(|l| l.starts_with("strategy "))
+        .expect("a header row");
+    let legend: Vec<&str> = stdout
+        .lines()
+        .skip_while(|l| !l.is_empty())
+        .skip(1)
+        .skip_while(|l| !l.is_empty())
+        .collect();
+    // Every column of the header has its line in the legend, in order.
+    let columns: Vec<&str> = kadlab::report::COLUMNS
+        .iter()
+        .map(|(name, _)| *name)
+        .filter(|name| header.contains(name))
+        .collect();
+    let explained: Vec<&str> = legend
+        .iter()
+        .filter_map(|l| l.split_whitespace().next())
+        .filter(|w| columns.iter().any(|c| c.starts_with(w)))
+        .collect();
+    assert_eq!(explained.len(), columns.len(), "{stdout}");
+    assert!(stdout.contains("ms p50    median lookup time in simulated milliseconds"));
+    assert!(stdout
+        .lines()
+        .last()
+        .unwrap()
+        .starts_with("Next: --out DIR"));
+    assert!(stderr.starts_with("progress ("), "{stderr}");
+    assert!(stderr.contains("/40 lookups"), "{stderr}");
+
+    let mut bare = small.to_vec();
+    bare.extend(["--no-legend", "--quiet"]);
+    let (table_only, silent) = kadlab_output(&bare);
+    assert_eq!(silent, "");
+    assert!(!table_only.contains("Next:"));
+    assert_eq!(
+        table_only,
+        stdout[..stdout.find("\n\n  strategy").unwrap() + 1]
+    );
+}

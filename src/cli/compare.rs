@@ -1,16 +1,16 @@
 //! `kadlab compare`: every strategy on the same simulated network.
 
 use std::collections::BTreeMap;
-use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, ValueEnum};
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use indicatif::ProgressBar;
 use serde_json::json;
 
 use crate::cli::eclipse::{self, Sweep};
+use crate::cli::progress::progress;
 use crate::config::ConfigFile;
 use crate::id::NodeId;
 use crate::lookup::{Budget, Contender, LookupConfig, StrategyName};
@@ -325,6 +325,10 @@ pub struct CompareArgs {
     /// Write one JSON line per node (id and up intervals) to this file.
     #[arg(long)]
     dump_nodes: Option<PathBuf>,
+    /// Print only the table, without the column legend, notes and next
+    /// steps under it.
+    #[arg(long)]
+    no_legend: bool,
 }
 
 /// Everything a comparison runs with, after preset, file and flags.
@@ -525,21 +529,6 @@ impl Resolved {
     }
 }
 
-/// A progress bar on stderr, hidden when stderr is not a terminal or with
-/// `--quiet`.
-pub fn progress(total: u64, quiet: bool) -> ProgressBar {
-    let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
-    if quiet || !std::io::stderr().is_terminal() {
-        bar.set_draw_target(ProgressDrawTarget::hidden());
-    }
-    if let Ok(style) =
-        ProgressStyle::with_template("{msg:>12} [{bar:40}] {pos}/{len} lookups ({elapsed})")
-    {
-        bar.set_style(style.progress_chars("=> "));
-    }
-    bar
-}
-
 /// Run `contenders` over one network and the workload of `resolved`
 /// ([`sim::run_contenders`]), ticking `bar` once per lookup.
 pub fn run_all(
@@ -591,6 +580,7 @@ pub fn run(args: &CompareArgs) -> Result<()> {
     let bar = progress(
         per_strategy * resolved.strategies.len() as u64,
         args.network.quiet,
+        "lookups",
     );
     let (report, records) = args.threads.install(|| compare(&resolved, &bar))?;
     bar.finish_and_clear();
@@ -598,6 +588,9 @@ pub fn run(args: &CompareArgs) -> Result<()> {
         Format::Table => print!("{}", report.to_table()),
         Format::Json => print!("{}", report.to_json()),
         Format::Csv => print!("{}", report.to_csv()),
+    }
+    if args.format == Format::Table && !args.no_legend {
+        print!("{}", report.legend());
     }
     if let Some(path) = &args.per_lookup {
         let mut lines = String::new();

@@ -31,7 +31,8 @@ use std::path::Path;
 use anyhow::{Context, Result};
 use serde::Serialize;
 
-use crate::cli::compare::{progress, write_file, Format, Resolved, ThreadsArg};
+use crate::cli::compare::{write_file, Format, Resolved, ThreadsArg};
+use crate::cli::progress::progress;
 use crate::lookup::{Contender, LookupConfig, StrategyName};
 use crate::plot::{draw_panels, Line, Panel};
 use crate::report::{settings_line, StrategySummary};
@@ -179,6 +180,7 @@ pub fn measure(resolved: &Resolved, sweep: &Sweep, quiet: bool) -> AttackReport 
     let bar = progress(
         per_point * (configs.len() * sweep.fractions.len()) as u64,
         quiet,
+        "lookups",
     );
     bar.set_message(format!("{} networks", sweep.fractions.len()));
     let by_fraction: Vec<Vec<Vec<sim::LookupRecord>>> = sweep

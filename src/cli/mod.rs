@@ -4,13 +4,14 @@ pub mod bench_scale;
 pub mod compare;
 pub mod eclipse;
 pub mod net;
+pub mod progress;
 pub mod stress;
 pub mod sweep;
 pub mod trace;
 
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
 /// Compare Kademlia lookup algorithms.
 #[derive(Parser, Debug)]
@@ -62,7 +63,15 @@ enum Command {
 /// Parse the command line and run; errors are printed with what to do
 /// instead, and give exit code 2 (usage) or 1 (failure).
 pub fn main() -> ExitCode {
-    let cli = Cli::parse();
+    // The column legend is written once, in `report`, and shown by
+    // `compare --help` as it is under the table.
+    let command = Cli::command().mut_subcommand("compare", |c| {
+        c.after_long_help(crate::report::columns_help())
+    });
+    let cli = match Cli::from_arg_matches(&command.get_matches()) {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
+    };
     let result = match &cli.command {
         Command::Compare(args) => compare::run(args),
         Command::Sweep(args) => sweep::run(args),

@@ -2,13 +2,12 @@
 //! lookup must end.
 
 use std::fmt::Write as _;
-use std::io::IsTerminal;
 use std::time::Instant;
 
 use anyhow::{bail, Result};
 use clap::{Args, ValueEnum};
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
+use crate::cli::progress::progress;
 use crate::lookup::EndReason;
 use crate::stress::{self, StressConfig, StressReport};
 
@@ -165,24 +164,15 @@ pub fn to_table(report: &StressReport) -> String {
     out
 }
 
-fn progress(total: u64, quiet: bool) -> ProgressBar {
-    let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
-    if quiet || !std::io::stderr().is_terminal() {
-        bar.set_draw_target(ProgressDrawTarget::hidden());
-    }
-    if let Ok(style) = ProgressStyle::with_template(
-        "stress [{bar:40}] {pos}/{len} lookups+bootstraps ({elapsed}, eta {eta})",
-    ) {
-        bar.set_style(style.progress_chars("=> "));
-    }
-    bar
-}
-
 /// Run `kadlab stress`: prints the report, fails when a lookup hung or an
 /// invariant broke.
 pub fn run(args: &StressArgs) -> Result<()> {
     let config = args.config();
-    let bar = progress(config.lookups + config.bootstraps, args.quiet);
+    let bar = progress(
+        config.lookups + config.bootstraps,
+        args.quiet,
+        "lookups+bootstraps",
+    );
     let started = Instant::now();
     let report = match (args.replay_lookup, args.replay_bootstrap) {
         (Some(n), _) => stress::run_range(&config, n..n + 1, 0..0, &stress::standard_factory)?,

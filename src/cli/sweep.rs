@@ -18,7 +18,8 @@ use clap::{Args, Parser};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::cli::compare::{progress, run_all, write_file, NetworkArgs, Resolved, ThreadsArg};
+use crate::cli::compare::{run_all, write_file, NetworkArgs, Resolved, ThreadsArg};
+use crate::cli::progress::progress;
 use crate::lookup::{Budget, Contender, LookupConfig, StrategyName};
 use crate::plot::{draw_curves, Series};
 use crate::report::StrategySummary;
@@ -501,6 +502,7 @@ pub fn run(args: &SweepArgs) -> Result<()> {
     let bar = progress(
         plan.lookups_per_point() * plan.configs.len() as u64,
         args.network.quiet,
+        "lookups",
     );
     bar.set_message("warm-up");
     let contenders: Vec<Contender> = plan.configs.iter().map(Contender::from).collect();
@@ -611,7 +613,7 @@ fn run_point(args: &SweepArgs, plan: &SweepPlan, index: usize, dir: &Path) -> Re
         )
     })?;
     let header = plan.header()?;
-    let bar = progress(plan.lookups_per_point(), args.network.quiet);
+    let bar = progress(plan.lookups_per_point(), args.network.quiet, "lookups");
     bar.set_message("warm-up");
     let contender = Contender::from(&plan.configs[index]);
     let records = args.threads.install(|| {
