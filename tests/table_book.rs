@@ -135,6 +135,33 @@ proptest! {
     }
 }
 
+/// Apply `op` to one table, `Confirm` only `with_confirm`; waits move `now`.
+fn apply(table: &mut RoutingTable, op: Op, pool: &[Contact], now: &mut Time, with_confirm: bool) {
+    let at = *now;
+    match op {
+        Op::Heard { who, answered } => {
+            let heard = if answered {
+                Heard::Answered
+            } else {
+                Heard::Queried
+            };
+            let _ = table.update_heard(pool[who % pool.len()], heard, at);
+        }
+        Op::Failure { who } => {
+            let _ = table.on_failure(&pool[who % pool.len()], at);
+        }
+        Op::Ping { who, answered } => table.on_ping_result(&pool[who % pool.len()], answered, at),
+        Op::Remove { who } => {
+            let _ = table.remove(&pool[who % pool.len()].id);
+        }
+        Op::Confirm { bucket, count } if with_confirm => {
+            table.confirm_questionable(bucket, count, at)
+        }
+        Op::Confirm { .. } => {}
+        Op::Wait { seconds } => *now = at + Duration::from_secs(seconds),
+    }
+}
+
 /// What `heard` and `confirm` leave behind, compared on two copies.
 fn same_tables(a: &RoutingTable, b: &RoutingTable) -> bool {
     a.len() == b.len()
@@ -161,23 +188,7 @@ proptest! {
         let mut now = Time::ZERO;
         for (op, &(bucket, pos, count)) in ops.into_iter().zip(&picks) {
             now = now + Duration::from_millis(7);
-            match op {
-                Op::Heard { who, answered } => {
-                    let heard = if answered { Heard::Answered } else { Heard::Queried };
-                    let _ = table.update_heard(pool[who % pool.len()], heard, now);
-                }
-                Op::Failure { who } => {
-                    let _ = table.on_failure(&pool[who % pool.len()], now);
-                }
-                Op::Ping { who, answered } => {
-                    table.on_ping_result(&pool[who % pool.len()], answered, now)
-                }
-                Op::Remove { who } => {
-                    let _ = table.remove(&pool[who % pool.len()].id);
-                }
-                Op::Confirm { .. } => {}
-                Op::Wait { seconds } => now = now + Duration::from_secs(seconds),
-            }
+            apply(&mut table, op, &pool, &mut now, false);
 
             let held = table.bucket_entries(bucket).nth(pos).map(|e| e.contact);
             let (mut by_place, mut by_rule) = (table.clone(), table.clone());
@@ -241,23 +252,7 @@ proptest! {
         let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 2);
         for (op, &n) in ops.into_iter().zip(&sizes) {
             now = now + Duration::from_millis(7);
-            match op {
-                Op::Heard { who, answered } => {
-                    let heard = if answered { Heard::Answered } else { Heard::Queried };
-                    let _ = table.update_heard(pool[who % pool.len()], heard, now);
-                }
-                Op::Failure { who } => {
-                    let _ = table.on_failure(&pool[who % pool.len()], now);
-                }
-                Op::Ping { who, answered } => {
-                    table.on_ping_result(&pool[who % pool.len()], answered, now)
-                }
-                Op::Remove { who } => {
-                    let _ = table.remove(&pool[who % pool.len()].id);
-                }
-                Op::Confirm { bucket, count } => table.confirm_questionable(bucket, count, now),
-                Op::Wait { seconds } => now = now + Duration::from_secs(seconds),
-            }
+            apply(&mut table, op, &pool, &mut now, true);
             // A random target, and one inside a bucket the table holds.
             let near = local.random_in_bucket(150 + n % 10, &mut rng);
             for target in [NodeId::random(&mut rng), near] {
