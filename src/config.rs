@@ -146,11 +146,14 @@ impl ConfigFile {
 
     /// Read, parse and check a TOML file.
     pub fn load(path: &Path) -> Result<ConfigFile, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Io {
+        let text = std::fs::read_to_string(path).map_err(|reason| ConfigError::Io {
             path: path.display().to_string(),
-            source,
+            reason,
         })?;
-        ConfigFile::parse(&text)
+        ConfigFile::parse(&text).map_err(|error| ConfigError::InFile {
+            path: path.display().to_string(),
+            error: Box::new(error),
+        })
     }
 }
 

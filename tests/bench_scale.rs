@@ -89,7 +89,7 @@ fn a_bad_size_is_refused_naming_the_flag_and_the_allowed_form() {
 fn an_attack_preset_is_refused_before_any_run() {
     let out = kadlab(&["bench-scale", "--sizes", "300", "--preset", "eclipse"]);
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(
         stderr.contains("static, default, churn-heavy or lossy"),
         "{stderr}"

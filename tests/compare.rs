@@ -347,7 +347,7 @@ fn unbounded_inputs_are_refused_naming_the_flag_and_its_range() {
                 "--value-lookups",
                 "1000001",
             ],
-            1,
+            2,
             &[
                 "--lookups 9000000",
                 "--value-lookups 1000001",
@@ -363,17 +363,17 @@ fn unbounded_inputs_are_refused_naming_the_flag_and_its_range() {
                 "--value-lookups",
                 "1",
             ],
-            1,
+            2,
             &["--lookups", "--value-lookups", lookups_range],
         ),
         (
             &["sweep", "--lookups", "10000001", "--alpha-range", "1..3"],
-            1,
+            2,
             &["--lookups 10000001", lookups_range],
         ),
         (
             &["compare", "--eclipse", key, "--sybils", "1000001"],
-            1,
+            2,
             &["--sybils 1000001", "1 to 1000000"],
         ),
         (
@@ -386,7 +386,7 @@ fn unbounded_inputs_are_refused_naming_the_flag_and_its_range() {
                 "--lookup",
                 "10000000",
             ],
-            1,
+            2,
             &["--lookup 10000000", "0 to 9999999"],
         ),
         // `--lookup` + 1 overflows.
@@ -400,7 +400,7 @@ fn unbounded_inputs_are_refused_naming_the_flag_and_its_range() {
                 "--lookup",
                 "18446744073709551615",
             ],
-            1,
+            2,
             &["--lookup 18446744073709551615", "0 to 9999999"],
         ),
         (
@@ -410,7 +410,7 @@ fn unbounded_inputs_are_refused_naming_the_flag_and_its_range() {
         ),
         (
             &["sweep", "--alpha-range", "1..100"],
-            1,
+            2,
             &["--alpha-range", "alpha = 100", "1 to 64"],
         ),
     ];
@@ -499,4 +499,113 @@ fn compare_explains_its_columns_and_reports_progress_when_stderr_is_a_file() {
         table_only,
         stdout[..stdout.find("\n\n  strategy").unwrap() + 1]
     );
+}
+
+#[test]
+fn bad_input_is_refused_before_any_work_with_exit_status_2_and_what_to_do() {
+    let dir = std::env::temp_dir().join(format!("kadlab-refusals-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = |name: &str, text: &str| {
+        let path = dir.join(name);
+        std::fs::write(&path, text).unwrap();
+        path.to_str().unwrap().to_string()
+    };
+    let wrong_type = file("wrong-type.toml", "[sim]\nnodes = \"lots\"\n");
+    let bad_churn = file("bad-churn.toml", "[sim]\nchurn = \"sometimes\"\n");
+    let missing = dir.join("missing.toml");
+    let missing = missing.to_str().unwrap();
+    // A file where a directory is needed, and a directory where a file is.
+    let not_a_dir = file("not-a-dir", "");
+    let not_a_file = dir.to_str().unwrap();
+    let small = ["--nodes", "300", "--lookups", "5"];
+    let with = |head: &[&str], tail: &[&str]| -> Vec<String> {
+        head.iter().chain(tail).map(|s| s.to_string()).collect()
+    };
+    // (arguments, what stderr must say)
+    let cases: Vec<(Vec<String>, Vec<&str>)> = vec![
+        (
+            with(&["compare", "--config", missing], &[]),
+            vec![missing, "No such file", "--config"],
+        ),
+        (
+            with(&["compare", "--config", &wrong_type], &[]),
+            vec![wrong_type.as_str(), "nodes", "expected a whole number"],
+        ),
+        (
+            with(&["compare", "--config", &bad_churn], &[]),
+            vec![bad_churn.as_str(), "[sim] churn", "exp:<mean_seconds>"],
+        ),
+        (
+            with(&["compare", "--out", &format!("{not_a_dir}/sub")], &small),
+            vec!["--out", "give --out a directory you can write"],
+        ),
+        (
+            with(&["compare", "--per-lookup", not_a_file], &small),
+            vec!["--per-lookup", "it is a directory"],
+        ),
+        (
+            with(
+                &[
+                    "sweep",
+                    "--alpha-range",
+                    "1..3",
+                    "--out",
+                    &format!("{not_a_dir}/sub"),
+                ],
+                &small,
+            ),
+            vec!["--out"],
+        ),
+        (
+            with(
+                &["sweep", "--alpha-range", "1..3", "--preset", "eclipse"],
+                &[],
+            ),
+            vec!["attack experiment", "kadlab compare --preset eclipse"],
+        ),
+        (
+            with(
+                &[
+                    "trace",
+                    "--strategy",
+                    "kademlia",
+                    "--svg",
+                    "x.svg",
+                    "--preset",
+                    "s-kademlia",
+                ],
+                &[],
+            ),
+            vec!["attack experiment", "kadlab compare --preset s-kademlia"],
+        ),
+    ];
+    for (args, needles) in cases {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let started = std::time::Instant::now();
+        let (code, stderr) = kadlab_code(&args);
+        assert_eq!(code, Some(2), "{args:?}: {stderr}");
+        for needle in needles {
+            assert!(
+                stderr.contains(needle),
+                "{args:?} lacks {needle:?}: {stderr}"
+            );
+        }
+        // One line, each OS error once, and no work done.
+        assert_eq!(
+            stderr.matches("os error").count().min(1),
+            stderr.matches("os error").count(),
+            "{stderr}"
+        );
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(10),
+            "{args:?}"
+        );
+    }
+    assert!(!std::path::Path::new("x.svg").exists());
+    // The existing file was checked, not emptied.
+    assert_eq!(
+        std::fs::read_to_string(&wrong_type).unwrap(),
+        "[sim]\nnodes = \"lots\"\n"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -193,6 +193,10 @@ impl BenchScaleArgs {
     /// The configuration of one size, exactly as `kadlab compare` would
     /// resolve these flags with `--nodes nodes`.
     fn resolve(&self, nodes: usize) -> Result<Resolved> {
+        self.resolve_checked(nodes).map_err(crate::cli::usage)
+    }
+
+    fn resolve_checked(&self, nodes: usize) -> Result<Resolved> {
         if self.lookups == 0 {
             bail!("--lookups 0 leaves nothing to time; give at least 1 (default 2000)");
         }

@@ -1,7 +1,7 @@
 //! `kadlab compare`: every strategy on the same simulated network.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
@@ -10,6 +10,7 @@ use indicatif::ProgressBar;
 use serde_json::json;
 
 use crate::cli::eclipse::{self, Sweep};
+use crate::cli::output::{check_dir, check_file, write_file};
 use crate::cli::progress::progress;
 use crate::config::ConfigFile;
 use crate::id::NodeId;
@@ -347,18 +348,29 @@ pub struct Resolved {
 }
 
 impl NetworkArgs {
-    /// Apply preset, then the config file, then the flags.
+    /// Apply preset, then the config file, then the flags. Every error is
+    /// a usage error ([`crate::cli::UsageError`]), and one about a value of
+    /// the config file names the file.
     pub fn resolve(&self, strategies: Option<&[StrategyName]>) -> Result<Resolved> {
+        self.resolve_checked(strategies).map_err(crate::cli::usage)
+    }
+
+    fn resolve_checked(&self, strategies: Option<&[StrategyName]>) -> Result<Resolved> {
         let file = match &self.config {
             Some(path) => ConfigFile::load(path)?,
             None => ConfigFile::default(),
         };
+        // A value read from the file, whose error names the file.
+        let in_file = |message: String| match &self.config {
+            Some(path) => anyhow::anyhow!("in config file {}: {message}", path.display()),
+            None => anyhow::anyhow!(message),
+        };
         let file_preset = match file.sim.preset.as_deref() {
             None => None,
             Some(name) => Some(Preset::from_str(name, false).map_err(|_| {
-                anyhow::anyhow!(
+                in_file(format!(
                     "[sim] preset = {name:?} is not a preset; allowed values are static, default, churn-heavy, lossy, eclipse, s-kademlia"
-                )
+                ))
             })?),
         };
         let preset = self.preset.or(file_preset).unwrap_or(Preset::Default);
@@ -368,7 +380,7 @@ impl NetworkArgs {
         if let Some(churn) = &s.churn {
             sim.churn = churn
                 .parse()
-                .map_err(|e| anyhow::anyhow!("[sim] churn: {e}"))?;
+                .map_err(|e| in_file(format!("[sim] churn: {e}")))?;
         }
         for (key, value) in [
             ("loss", s.loss),
@@ -377,7 +389,9 @@ impl NetworkArgs {
         ] {
             if let Some(v) = value {
                 if !(0.0..=1.0).contains(&v) {
-                    bail!("[sim] {key} = {v} is out of range: allowed is 0 to 1");
+                    return Err(in_file(format!(
+                        "[sim] {key} = {v} is out of range: allowed is 0 to 1"
+                    )));
                 }
             }
         }
@@ -412,14 +426,14 @@ impl NetworkArgs {
         if let Some(mode) = &s.adversary_mode {
             a.mode = mode
                 .parse()
-                .map_err(|e| anyhow::anyhow!("[sim] adversary_mode: {e}"))?;
+                .map_err(|e| in_file(format!("[sim] adversary_mode: {e}")))?;
         }
         a.mode = self.adversary_mode.unwrap_or(a.mode);
         if let Some(eclipse) = &s.eclipse {
             a.eclipse = Some(
                 eclipse
                     .parse()
-                    .map_err(|e| anyhow::anyhow!("[sim] eclipse: {e}"))?,
+                    .map_err(|e| in_file(format!("[sim] eclipse: {e}")))?,
             );
         }
         a.eclipse = self.eclipse.or(a.eclipse);
@@ -436,7 +450,7 @@ impl NetworkArgs {
         if let Some(warmup) = &s.warmup {
             sim.warmup = warmup
                 .parse()
-                .map_err(|e| anyhow::anyhow!("[sim] warmup: {e}"))?;
+                .map_err(|e| in_file(format!("[sim] warmup: {e}")))?;
         }
         if let Some(warmup) = self.warmup {
             sim.warmup = warmup;
@@ -444,13 +458,13 @@ impl NetworkArgs {
         if let Some(upkeep) = &s.upkeep {
             sim.upkeep = upkeep
                 .parse()
-                .map_err(|e| anyhow::anyhow!("[sim] upkeep: {e}"))?;
+                .map_err(|e| in_file(format!("[sim] upkeep: {e}")))?;
         }
         sim.upkeep = self.upkeep.unwrap_or(sim.upkeep);
         if let Some(rate) = &s.background_lookups {
             sim.background_lookups = rate
                 .parse()
-                .map_err(|e| anyhow::anyhow!("[sim] background_lookups: {e}"))?;
+                .map_err(|e| in_file(format!("[sim] background_lookups: {e}")))?;
         }
         sim.background_lookups = self.background_lookups.unwrap_or(sim.background_lookups);
         let mut routing = sim.routing();
@@ -542,11 +556,6 @@ pub fn run_all(
     sim::run_contenders(net, &tasks, contenders, &resolved.sim, &|| bar.inc(1))
 }
 
-/// Write `contents` to `path`, naming the file in the error.
-pub(crate) fn write_file(path: &Path, contents: &str) -> Result<()> {
-    std::fs::write(path, contents).with_context(|| format!("cannot write {}", path.display()))
-}
-
 /// Run a whole comparison: build and warm the network, run every strategy
 /// over the same workload, summarise. Returns the report and the
 /// per-lookup records (one list per strategy).
@@ -566,6 +575,15 @@ pub fn compare(resolved: &Resolved, bar: &ProgressBar) -> (Report, Vec<Vec<Looku
 /// Run `kadlab compare`.
 pub fn run(args: &CompareArgs) -> Result<()> {
     let resolved = args.network.resolve(args.strategies.as_deref())?;
+    if let Some(dir) = &args.out {
+        check_dir(dir, "--out")?;
+    }
+    if let Some(path) = &args.per_lookup {
+        check_file(path, "--per-lookup")?;
+    }
+    if let Some(path) = &args.dump_nodes {
+        check_file(path, "--dump-nodes")?;
+    }
     if let Some(sweep) = resolved.sweep {
         return eclipse::run(
             &resolved,

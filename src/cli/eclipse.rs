@@ -31,7 +31,8 @@ use std::path::Path;
 use anyhow::{Context, Result};
 use serde::Serialize;
 
-use crate::cli::compare::{write_file, Format, Resolved, ThreadsArg};
+use crate::cli::compare::{Format, Resolved, ThreadsArg};
+use crate::cli::output::write_file;
 use crate::cli::progress::progress;
 use crate::lookup::{Contender, LookupConfig, StrategyName};
 use crate::plot::{draw_panels, Line, Panel};

@@ -4,6 +4,7 @@ pub mod bench_scale;
 pub mod compare;
 pub mod eclipse;
 pub mod net;
+pub mod output;
 pub mod progress;
 pub mod stress;
 pub mod sweep;
@@ -15,7 +16,13 @@ use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
 /// Compare Kademlia lookup algorithms.
 #[derive(Parser, Debug)]
-#[command(name = "kadlab", version, about, long_about = None)]
+#[command(
+    name = "kadlab",
+    version,
+    about,
+    long_about = None,
+    after_help = "Exit status: 0 on success, 1 when the work itself failed (a file could not be written, no node answered), 2 for a usage or configuration error (a bad flag, value, config file or output path), reported before any work starts."
+)]
 pub struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -88,7 +95,31 @@ pub fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");
-            ExitCode::FAILURE
+            if e.downcast_ref::<UsageError>().is_some() {
+                ExitCode::from(2)
+            } else {
+                ExitCode::FAILURE
+            }
         }
     }
+}
+
+/// An error in what the user asked for (a flag, a config file, an output
+/// path), found before any work: exit status 2, as clap gives for a flag
+/// it cannot parse, where a failure of the work itself gives 1.
+#[derive(Debug)]
+pub struct UsageError(anyhow::Error);
+
+impl std::fmt::Display for UsageError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The whole chain on one line, once: the source is not repeated.
+        write!(f, "{:#}", self.0)
+    }
+}
+
+impl std::error::Error for UsageError {}
+
+/// Mark `error` as a usage or configuration error (see [`UsageError`]).
+pub fn usage(error: impl Into<anyhow::Error>) -> anyhow::Error {
+    anyhow::Error::new(UsageError(error.into()))
 }

@@ -18,8 +18,10 @@ use clap::{Args, Parser};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::cli::compare::{run_all, write_file, NetworkArgs, Resolved, ThreadsArg};
+use crate::cli::compare::{run_all, NetworkArgs, Resolved, ThreadsArg};
+use crate::cli::output::{check_dir, check_file, write_file};
 use crate::cli::progress::progress;
+use crate::cli::usage;
 use crate::lookup::{Budget, Contender, LookupConfig, StrategyName};
 use crate::plot::{draw_curves, Series};
 use crate::report::StrategySummary;
@@ -205,6 +207,13 @@ struct SweepPlan {
 impl SweepPlan {
     fn new(args: &SweepArgs) -> Result<SweepPlan> {
         let resolved = args.network.resolve(args.strategies.as_deref())?;
+        if resolved.sweep.is_some() {
+            bail!(
+                "--preset {} is an attack experiment that sweeps the adversary fraction itself, not a lookup parameter; run `kadlab compare --preset {}` for it, or sweep under attack with --preset static --adversaries 0.2",
+                resolved.preset,
+                resolved.preset
+            );
+        }
         let chosen = [
             (Parameter::Alpha, args.alpha_range),
             (Parameter::Delta, args.delta_range),
@@ -438,6 +447,18 @@ fn write_sweep(out: &Path, header: &Header, points: &[Value]) -> Result<()> {
         .iter()
         .map(|p| Row::of(p).context("a point lacks its strategy, value or summary"))
         .collect::<Result<_>>()?;
+    let parameter = &header.parameter;
+    // The table first: whatever happens to the files, the figures are out.
+    println!(
+        "{:<12} {:>6} {:>8} {:>8}",
+        "strategy", parameter, "rpcs", "recall"
+    );
+    for r in &rows {
+        println!(
+            "{:<12} {:>6} {:>8.1} {:>8.3}",
+            r.strategy, r.value, r.rpcs, r.recall
+        );
+    }
     std::fs::create_dir_all(out)
         .with_context(|| format!("cannot create output directory {}", out.display()))?;
     let json = serde_json::json!({ "settings": header.settings, "points": points });
@@ -445,7 +466,6 @@ fn write_sweep(out: &Path, header: &Header, points: &[Value]) -> Result<()> {
         &out.join("sweep.json"),
         &(serde_json::to_string_pretty(&json)? + "\n"),
     )?;
-    let parameter = &header.parameter;
     let series: Vec<Series> = header
         .strategies
         .iter()
@@ -469,16 +489,6 @@ fn write_sweep(out: &Path, header: &Header, points: &[Value]) -> Result<()> {
         &series,
     )
     .map_err(anyhow::Error::msg)?;
-    println!(
-        "{:<12} {:>6} {:>8} {:>8}",
-        "strategy", parameter, "rpcs", "recall"
-    );
-    for r in &rows {
-        println!(
-            "{:<12} {:>6} {:>8.1} {:>8.3}",
-            r.strategy, r.value, r.rpcs, r.recall
-        );
-    }
     eprintln!("wrote {}/sweep.json and recall_vs_rpcs.svg", out.display());
     Ok(())
 }
@@ -490,11 +500,15 @@ pub fn run(args: &SweepArgs) -> Result<()> {
         return merge(args, dir);
     }
     if args.point_dir.is_some() && args.plan.is_none() && args.point.is_none() {
-        bail!("--point-dir goes with --plan FILE (where the planned commands write) or --point I (where this one writes); add one of them or drop --point-dir");
+        return Err(usage(anyhow::anyhow!("--point-dir goes with --plan FILE (where the planned commands write) or --point I (where this one writes); add one of them or drop --point-dir")));
     }
-    let plan = SweepPlan::new(args)?;
+    let plan = SweepPlan::new(args).map_err(usage)?;
     if let Some(file) = &args.plan {
+        check_file(file, "--plan")?;
         return write_plan(args, &plan, file);
+    }
+    if args.point.is_none() {
+        check_dir(&args.out, "--out")?;
     }
     if let (Some(index), Some(dir)) = (args.point, &args.point_dir) {
         return run_point(args, &plan, index, dir);
@@ -680,8 +694,9 @@ fn merge(args: &SweepArgs, dir: &Path) -> Result<()> {
         ..NetworkArgs::default()
     };
     if args.network != bare {
-        bail!("--merge takes every setting from the point files; drop the network flags (keep --merge DIR and --out)");
+        return Err(usage(anyhow::anyhow!("--merge takes every setting from the point files; drop the network flags (keep --merge DIR and --out)")));
     }
+    check_dir(&args.out, "--out")?;
     let entries = std::fs::read_dir(dir).with_context(|| {
         format!(
             "cannot read --merge directory {}; give the --point-dir the planned commands wrote to",

@@ -14,7 +14,9 @@ use std::sync::Arc;
 use anyhow::{bail, Result};
 use clap::Args;
 
-use crate::cli::compare::{NetworkArgs, MAX_LOOKUPS};
+use crate::cli::compare::{NetworkArgs, Resolved, MAX_LOOKUPS};
+use crate::cli::output::check_file;
+use crate::cli::usage;
 use crate::config::ConfigFile;
 use crate::lookup::{LookupMode, StrategyName};
 use crate::sim;
@@ -45,29 +47,8 @@ pub struct TraceArgs {
 
 /// Run `kadlab trace`.
 pub fn run(args: &TraceArgs) -> Result<()> {
-    if args.lookup >= MAX_LOOKUPS {
-        bail!(
-            "--lookup {} is out of range: allowed is 0 to {}",
-            args.lookup,
-            MAX_LOOKUPS - 1
-        );
-    }
-    let mut network = args.network.clone();
-    if network.lookups.is_some() || network.value_lookups.is_some() {
-        bail!("trace draws one lookup: choose it with --lookup N (0 is the first) instead of --lookups or --value-lookups");
-    }
-    if network.nodes.is_none() {
-        let file_nodes = match &network.config {
-            Some(path) => ConfigFile::load(path)?.sim.nodes,
-            None => None,
-        };
-        network.nodes = Some(file_nodes.unwrap_or(TRACE_NODES));
-    }
-    // The first lookup + 1 FIND_NODE tasks are those of any longer
-    // workload of the same seed.
-    network.lookups = Some(args.lookup + 1);
-    network.value_lookups = Some(0);
-    let resolved = network.resolve(Some(&[args.strategy]))?;
+    let resolved = resolve(args).map_err(usage)?;
+    check_file(&args.svg, "--svg")?;
     let net = Arc::new(sim::build_network(&resolved.sim));
     let tasks = sim::make_tasks(&net, &resolved.sim);
     let Some(task) = tasks
@@ -91,4 +72,39 @@ pub fn run(args: &TraceArgs) -> Result<()> {
         args.svg.display()
     );
     Ok(())
+}
+
+/// What `kadlab trace` runs with; every error is the user's to fix.
+fn resolve(args: &TraceArgs) -> Result<Resolved> {
+    if args.lookup >= MAX_LOOKUPS {
+        bail!(
+            "--lookup {} is out of range: allowed is 0 to {}",
+            args.lookup,
+            MAX_LOOKUPS - 1
+        );
+    }
+    let mut network = args.network.clone();
+    if network.lookups.is_some() || network.value_lookups.is_some() {
+        bail!("trace draws one lookup: choose it with --lookup N (0 is the first) instead of --lookups or --value-lookups");
+    }
+    if network.nodes.is_none() {
+        let file_nodes = match &network.config {
+            Some(path) => ConfigFile::load(path)?.sim.nodes,
+            None => None,
+        };
+        network.nodes = Some(file_nodes.unwrap_or(TRACE_NODES));
+    }
+    // The first lookup + 1 FIND_NODE tasks are those of any longer
+    // workload of the same seed.
+    network.lookups = Some(args.lookup + 1);
+    network.value_lookups = Some(0);
+    let resolved = network.resolve(Some(&[args.strategy]))?;
+    if resolved.sweep.is_some() {
+        bail!(
+            "--preset {} is an attack experiment over many adversary fractions, which trace cannot draw as one lookup; run `kadlab compare --preset {}` for the experiment, or trace one lookup under attack with --preset static --adversaries 0.2 --adversary-mode collude",
+            resolved.preset,
+            resolved.preset
+        );
+    }
+    Ok(resolved)
 }

@@ -177,17 +177,26 @@ impl<'de> Deserialize<'de> for Budget {
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     /// The file could not be read.
-    #[error("cannot read config file {path}: {source}")]
+    #[error("cannot read config file {path}: {reason}; check the path given to --config")]
     Io {
         /// The file.
         path: String,
-        /// Why.
-        source: std::io::Error,
+        /// Why (not a `source`: the message already says it, once).
+        reason: std::io::Error,
     },
     /// Not valid TOML, an unknown key or a value of the wrong type; the
-    /// parser's message points at the line and names the key.
-    #[error(transparent)]
+    /// parser's message points at the line and names the key, and Rust's
+    /// type names in it are put in plain words.
+    #[error("{}", plain_toml(.0))]
     Toml(#[from] toml::de::Error),
+    /// Any of the others, found in the config file `path`.
+    #[error("in config file {path}: {error}")]
+    InFile {
+        /// The file.
+        path: String,
+        /// What is wrong in it.
+        error: Box<ConfigError>,
+    },
     /// A strategy name kadlab does not know.
     #[error("unknown strategy {0:?}: allowed values are {allowed}", allowed = StrategyName::allowed())]
     UnknownStrategy(String),
@@ -201,6 +210,26 @@ pub enum ConfigError {
         /// What is allowed.
         allowed: &'static str,
     },
+}
+
+/// The TOML parser's message with the Rust type names it uses for the
+/// expected value (`expected usize`) said as a user would.
+fn plain_toml(error: &toml::de::Error) -> String {
+    [
+        ("expected usize", "expected a whole number"),
+        ("expected u64", "expected a whole number"),
+        ("expected u32", "expected a whole number"),
+        ("expected u16", "expected a whole number"),
+        ("expected u8", "expected a whole number from 0 to 255"),
+        ("expected f64", "expected a number"),
+        ("expected a boolean", "expected true or false"),
+    ]
+    .iter()
+    .fold(error.to_string(), |message, (rust, plain)| {
+        message.replace(rust, plain)
+    })
+    .trim_end()
+    .to_string()
 }
 
 /// Largest k: results are counted in a byte on the wire of some DHTs, and a
