@@ -170,7 +170,10 @@ fn bad_plan_and_merge_inputs_say_what_to_do_before_any_work() {
     let base = scratch("errors");
     let nowhere = base.join("no-such-dir").join("plan.txt");
     let error = kadlab_err(&with(&["--plan", s(&nowhere), "--point-dir", s(&base)]));
-    assert!(error.contains("--plan") && error.contains("cannot write it"), "{error}");
+    assert!(
+        error.contains("--plan") && error.contains("cannot write it"),
+        "{error}"
+    );
     assert!(error.contains("give --plan a file"), "{error}");
 
     let error = kadlab_err(&with(&["--point", "6", "--point-dir", s(&base)]));

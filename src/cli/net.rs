@@ -4,6 +4,7 @@
 //! the config file and the flags (flags win), starts nodes on UDP, and
 //! prints what happened in words and numbers.
 
+use std::io::IsTerminal;
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4, ToSocketAddrs};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -198,6 +199,7 @@ fn init_logging(level: &str) {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
         .try_init();
 }
 
@@ -391,6 +393,7 @@ pub fn swarm(args: &SwarmCommand) -> Result<()> {
     runtime()?.block_on(async {
         let template = NodeConfig {
             seed: args.seed,
+            log_maintenance: false,
             ..NodeConfig::default()
         };
         let base = SocketAddrV4::new(Ipv4Addr::LOCALHOST, args.base_port);
@@ -409,10 +412,39 @@ pub fn swarm(args: &SwarmCommand) -> Result<()> {
             contacts as f64 / swarm.nodes.len() as f64,
             base
         );
-        tokio::signal::ctrl_c()
-            .await
-            .context("could not listen for Ctrl-C")?;
+        let mut tick = tokio::time::interval(SWARM_LOG_EVERY);
+        tick.tick().await;
+        let stop = tokio::signal::ctrl_c();
+        tokio::pin!(stop);
+        loop {
+            tokio::select! {
+                stopped = &mut stop => {
+                    stopped.context("could not listen for Ctrl-C")?;
+                    break;
+                }
+                _ = tick.tick() => log_swarm(&swarm.nodes),
+            }
+        }
         println!("stopping");
         Ok(())
     })
+}
+
+/// How often `kadlab swarm` logs its one line for all nodes.
+const SWARM_LOG_EVERY: Duration = Duration::from_secs(60);
+
+/// One info line for a whole swarm: its nodes' counters summed, where each
+/// node alone would log one line per maintenance pass.
+fn log_swarm(nodes: &[Node]) {
+    let stats: Vec<_> = nodes.iter().map(Node::stats).collect();
+    let sum = |f: fn(&crate::node::NodeStats) -> u64| stats.iter().map(f).sum::<u64>();
+    tracing::info!(
+        nodes = nodes.len(),
+        contacts_mean = sum(|s| s.contacts as u64) as f64 / nodes.len().max(1) as f64,
+        answered = sum(|s| s.server.answered),
+        rate_limited = sum(|s| s.server.rate_limited),
+        malformed = sum(|s| s.server.malformed),
+        timeouts = sum(|s| s.rpc.timeouts),
+        "swarm"
+    );
 }

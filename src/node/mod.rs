@@ -72,6 +72,10 @@ pub struct NodeConfig {
     pub bootstrap_deadline: Duration,
     /// How often maintenance runs (see [`Node::spawn_maintenance`]).
     pub maintenance_interval: Duration,
+    /// Whether each maintenance pass logs its line at info level (a lone
+    /// node) or only at debug (a swarm's nodes, whose shell logs one line
+    /// for them all instead of one per node per pass).
+    pub log_maintenance: bool,
 }
 
 impl Default for NodeConfig {
@@ -87,6 +91,7 @@ impl Default for NodeConfig {
             read_only: false,
             bootstrap_deadline: DEFAULT_BOOTSTRAP_DEADLINE,
             maintenance_interval: DEFAULT_MAINTENANCE_INTERVAL,
+            log_maintenance: true,
         }
     }
 }
@@ -273,14 +278,23 @@ impl Node {
                     (table.buckets_to_refresh(now), table.len())
                 };
                 let served = lock(&inner.server).stats();
-                tracing::info!(
-                    contacts,
-                    refreshing = buckets.len(),
-                    answered = served.answered,
-                    rate_limited = served.rate_limited,
-                    malformed = served.malformed,
-                    "maintenance"
-                );
+                macro_rules! pass {
+                    ($level:ident) => {
+                        tracing::$level!(
+                            contacts,
+                            refreshing = buckets.len(),
+                            answered = served.answered,
+                            rate_limited = served.rate_limited,
+                            malformed = served.malformed,
+                            "maintenance"
+                        )
+                    };
+                }
+                if inner.config.log_maintenance {
+                    pass!(info);
+                } else {
+                    pass!(debug);
+                }
                 inner.refresh(&buckets).await;
             }
         });
@@ -396,9 +410,9 @@ async fn receive_loop(inner: Arc<Inner>) {
                     )
                 }
                 Body::Response(_) | Body::Error(_) => {
-                    if !inner.rpc.on_answer(from, message) {
-                        tracing::debug!(%from, "unmatched answer dropped");
-                    }
+                    // An answer no request waits for is logged, with why,
+                    // by `on_answer`.
+                    let _ = inner.rpc.on_answer(from, message);
                     continue;
                 }
             },

@@ -229,10 +229,12 @@ impl RateLimiter {
         let ip = self.ips.touch(*from.ip(), seen);
         if !has_token(source.as_deref(), source_capacity) {
             self.sources.limited += 1;
+            tracing::debug!(%from, "datagram dropped: rate limit of its address");
             return false;
         }
         if !has_token(ip.as_deref(), ip_capacity) {
             self.ips.limited += 1;
+            tracing::debug!(%from, "datagram dropped: rate limit of its IP");
             return false;
         }
         for bucket in [source, ip].into_iter().flatten() {

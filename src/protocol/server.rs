@@ -232,6 +232,7 @@ impl Server {
         }
         if query.id == self.local {
             self.stats.own_id += 1;
+            tracing::debug!(%from, "query dropped: it carries this node's own id");
             return Handled::drop_it();
         }
         let ping = if read_only {
@@ -280,7 +281,10 @@ impl Server {
                 self.stats.answered += 1;
                 Body::Response(response)
             }
-            Err(error) => Body::Error(error),
+            Err(error) => {
+                tracing::debug!(%from, code = error.code, message = %error.message, "query refused with an error reply");
+                Body::Error(error)
+            }
         };
         Handled {
             reply: Some(Message {

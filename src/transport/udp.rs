@@ -164,12 +164,14 @@ impl UdpRpc {
         bump(&self.counters.sent);
         if let Err(e) = self.socket.send_to(&message.encode(), to).await {
             bump(&self.counters.send_errors);
+            tracing::debug!(%to, error = %e, "request not sent");
             return Err(TransportError::Unreachable(e.to_string()));
         }
         match tokio::time::timeout(self.timeout, rx).await {
             Ok(Ok(answer)) => answer,
             Ok(Err(_)) | Err(_) => {
                 bump(&self.counters.timeouts);
+                tracing::debug!(%to, transaction, timeout = ?self.timeout, "request timed out");
                 Err(TransportError::Timeout)
             }
         }
@@ -183,11 +185,13 @@ impl UdpRpc {
         let mut table = self.table();
         let Some(outstanding) = key.ok().and_then(|k| table.get(&k).map(|o| (k, o.to))) else {
             bump(&self.counters.unknown_transaction);
+            tracing::debug!(%from, "answer dropped: no request waits for its transaction id (late or unsolicited)");
             return false;
         };
         let (key, to) = outstanding;
         if from != SocketAddr::V4(to) {
             bump(&self.counters.wrong_address);
+            tracing::debug!(%from, expected = %to, "answer dropped: it came from another address than the request went to");
             return false;
         }
         let Some(waiting) = table.remove(&key) else {
