@@ -140,6 +140,13 @@ fn side_by_side_example_compares_every_strategy() {
     assert!(text.contains("stopped with BudgetSpent"), "{text}");
     assert!(text.contains("stopped with Converged"), "{text}");
     assert!(text.contains("nodes that never answered"), "{text}");
+    // disjoint's story: a path of it ran dry, and the summary says why the
+    // lookup still counts as Converged instead of contradicting the path.
+    assert!(text.contains("ended Exhausted"), "{text}");
+    assert!(
+        text.contains("disjoint counts as Converged although some of its paths ended Exhausted"),
+        "{text}"
+    );
 }
 
 #[test]

@@ -262,6 +262,12 @@ proptest! {
                 );
                 let mut all: Vec<Contact> = table.iter().map(|e| e.contact).collect();
                 all.sort_by_key(|c| c.id.distance(&target));
+                // "All of them", as the narrator asks.
+                prop_assert_eq!(&table.closest(&target, usize::MAX), &all);
+                prop_assert_eq!(
+                    table.closest_for_reply(&target, usize::MAX, now),
+                    reply_by_sorting(&table, &target, usize::MAX, now)
+                );
                 all.truncate(n);
                 prop_assert_eq!(table.closest(&target, n), all);
             }

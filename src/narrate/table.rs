@@ -128,6 +128,18 @@ pub fn side_by_side(
     if !ends.is_empty() {
         writeln!(out, "- {}.", ends.join("; "))?;
     }
+    // A multi-path lookup ends when every path has, each for its own
+    // reason; "Converged" then means the paths had k answers between them,
+    // which a path that ran out of contacts does not contradict.
+    for (_, s) in &rows {
+        if s.reason == EndReason::Converged && s.last_phase.contains("ended Exhausted") {
+            writeln!(
+                out,
+                "- {} counts as Converged although some of its paths ended Exhausted (no contact left on that path): its paths had k answers between them.",
+                s.strategy
+            )?;
+        }
+    }
     if let (Some(fast), Some(slow), Some((reference, _))) = (
         rows.iter().min_by_key(|(_, s)| s.elapsed),
         rows.iter().max_by_key(|(_, s)| s.elapsed),

@@ -581,7 +581,8 @@ impl RoutingTable {
     /// The `n` contacts closest to `target`, closest first, never the local
     /// node, whatever their state: where a lookup starts.
     pub fn closest(&self, target: &NodeId, n: usize) -> Vec<Contact> {
-        let mut all = Vec::with_capacity(n + self.config.k);
+        // `n` may be "all of them" (usize::MAX); no more than the table holds.
+        let mut all = Vec::with_capacity(n.min(self.len).saturating_add(self.config.k));
         for group in self.groups_by_distance(target) {
             all.extend(
                 self.buckets_in(group)
@@ -607,8 +608,9 @@ impl RoutingTable {
     /// needed and are passed over without looking their ids up.
     pub fn closest_for_reply(&self, target: &NodeId, n: usize, now: Time) -> Vec<Contact> {
         let rule = StateRule::of(&self.config);
-        let mut good = Vec::with_capacity(n + self.config.k);
-        let mut questionable = Vec::with_capacity(n);
+        // `n` may be "all of them" (usize::MAX); no more than the table holds.
+        let mut good = Vec::with_capacity(n.min(self.len).saturating_add(self.config.k));
+        let mut questionable = Vec::with_capacity(n.min(self.len));
         for group in self.groups_by_distance(target) {
             let want_questionable = questionable.len() < n;
             let worth_reading =
