@@ -8,10 +8,21 @@ use std::path::Path;
 
 use plotters::coord::types::RangedCoordf64;
 use plotters::coord::Shift;
+use plotters::element::ComposedElement;
 use plotters::prelude::*;
 
-/// One named curve: points `(x, y)` in drawing order.
-pub type Series = (String, Vec<(f64, f64)>);
+/// One curve of [`draw_curves`].
+#[derive(Clone, Debug, PartialEq)]
+pub struct Series {
+    /// The strategy it belongs to, which picks its colour and marker in
+    /// every plot (see [`style_of`]).
+    pub strategy: String,
+    /// Legend text.
+    pub label: String,
+    /// Points `(x, y)` in drawing order, each with the text drawn beside it
+    /// (a sweep's parameter value; empty for none).
+    pub points: Vec<(f64, f64, String)>,
+}
 
 const PALETTE: [RGBColor; 8] = [
     RGBColor(31, 119, 180),
@@ -24,8 +35,52 @@ const PALETTE: [RGBColor; 8] = [
     RGBColor(23, 190, 207),
 ];
 
-/// Draw `series` as lines with points (a single point per series is drawn
-/// as a labelled dot) into an SVG file at `path`.
+/// The shape a strategy's points are drawn with: coinciding curves of two
+/// strategies stay apart by shape where colour alone would hide one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Marker {
+    /// A filled circle.
+    Circle,
+    /// A filled square.
+    Square,
+    /// A filled triangle.
+    Triangle,
+    /// A cross.
+    Cross,
+    /// An open circle.
+    Ring,
+}
+
+const MARKERS: [Marker; 5] = [
+    Marker::Circle,
+    Marker::Square,
+    Marker::Triangle,
+    Marker::Cross,
+    Marker::Ring,
+];
+
+/// Colour and marker of `strategy`, the same in every plot kadlab draws:
+/// the built-ins by their place in [`StrategyName::ALL`](crate::lookup::StrategyName::ALL),
+/// any other name (an outside strategy) by its bytes, so it too keeps one
+/// style from plot to plot.
+pub fn style_of(strategy: &str) -> (RGBColor, Marker) {
+    let builtin = crate::lookup::StrategyName::ALL
+        .iter()
+        .position(|s| s.as_str() == strategy);
+    let index = builtin.unwrap_or_else(|| {
+        let built = crate::lookup::StrategyName::ALL.len();
+        built + strategy.bytes().map(usize::from).sum::<usize>() % (PALETTE.len() - built)
+    });
+    (
+        PALETTE[index % PALETTE.len()],
+        MARKERS[index % MARKERS.len()],
+    )
+}
+
+/// Draw `series` into an SVG file at `path`: each strategy in its own
+/// colour and marker ([`style_of`]), a curve of several points as a line
+/// through them with each point's text beside it, a single point as a
+/// marker alone, and legend swatches of the same form.
 pub fn draw_curves(
     path: &Path,
     title: &str,
@@ -34,9 +89,9 @@ pub fn draw_curves(
     series: &[Series],
 ) -> Result<(), String> {
     let err = |e: &dyn std::fmt::Display| format!("cannot draw {}: {e}", path.display());
-    let xs = series.iter().flat_map(|(_, p)| p.iter().map(|(x, _)| *x));
+    let xs = series.iter().flat_map(|s| s.points.iter().map(|p| p.0));
     let x_max = xs.fold(1.0f64, f64::max) * 1.1;
-    let ys = series.iter().flat_map(|(_, p)| p.iter().map(|(_, y)| *y));
+    let ys = series.iter().flat_map(|s| s.points.iter().map(|p| p.1));
     let (y_min, y_max) = ys.fold((1.0f64, 0.0f64), |(lo, hi), y| (lo.min(y), hi.max(y)));
     let y_min = (y_min - 0.05).clamp(0.0, 1.0).min(y_max - 0.05).max(0.0);
     let y_max = 1.02f64.max(y_max);
@@ -56,20 +111,42 @@ pub fn draw_curves(
         .y_desc(y_label)
         .draw()
         .map_err(|e| err(&e))?;
-    for (i, (name, points)) in series.iter().enumerate() {
-        let color = PALETTE[i % PALETTE.len()];
+    for s in series {
+        let (color, marker) = style_of(&s.strategy);
+        let xy: Vec<(f64, f64)> = s.points.iter().map(|p| (p.0, p.1)).collect();
+        let line = xy.len() > 1;
+        if line {
+            chart
+                .draw_series(LineSeries::new(xy.iter().copied(), color.stroke_width(2)))
+                .map_err(|e| err(&e))?;
+        }
         chart
-            .draw_series(LineSeries::new(
-                points.iter().copied(),
-                color.stroke_width(2),
-            ))
+            .draw_series(xy.iter().map(|&p| marker_at(p, marker, color, 0)))
             .map_err(|e| err(&e))?
-            .label(name.as_str())
-            .legend(move |(x, y)| {
-                PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2))
-            });
+            .label(s.label.as_str())
+            .legend(move |(x, y)| marker_at((x + 10, y), marker, color, if line { 10 } else { 0 }));
+        // Each end is labelled, so the direction of the curve shows; points
+        // between are labelled where their text would not overlap the last.
+        let mut labelled: Vec<&(f64, f64, String)> = Vec::new();
+        let mut last_at: Option<(i32, i32)> = None;
+        for (i, p) in s.points.iter().enumerate() {
+            let at = chart.backend_coord(&(p.0, p.1));
+            let end = i == 0 || i + 1 == s.points.len();
+            let apart = last_at.is_none_or(|(x, y)| (at.0 - x).abs() > 48 || (at.1 - y).abs() > 16);
+            if !p.2.is_empty() && (end || apart) {
+                labelled.push(p);
+                last_at = Some(at);
+            }
+        }
         chart
-            .draw_series(points.iter().map(|&p| Circle::new(p, 4, color.filled())))
+            .draw_series(labelled.into_iter().map(|p| {
+                EmptyElement::at((p.0, p.1))
+                    + Text::new(
+                        p.2.clone(),
+                        (6, -16),
+                        ("sans-serif", 13).into_font().color(&color),
+                    )
+            }))
             .map_err(|e| err(&e))?;
     }
     chart
@@ -81,6 +158,77 @@ pub fn draw_curves(
         .map_err(|e| err(&e))?;
     root.present().map_err(|e| err(&e))?;
     Ok(())
+}
+
+/// A marker as plotters draws it: an optional line through it, its filled
+/// outline, and the outline stroked. One concrete type for every shape, so
+/// that a legend swatch (which must own what it draws) can be any of them.
+type Shape<C, DB> = ComposedElement<
+    C,
+    DB,
+    PathElement<(i32, i32)>,
+    ComposedElement<(i32, i32), DB, Polygon<(i32, i32)>, PathElement<(i32, i32)>>,
+>;
+
+/// The outline of `marker` in pixels around its centre.
+fn outline_of(marker: Marker) -> Vec<(i32, i32)> {
+    let round = || {
+        (0..12)
+            .map(|i| {
+                let a = f64::from(i) * std::f64::consts::PI / 6.0;
+                (
+                    (5.0 * a.cos()).round() as i32,
+                    (5.0 * a.sin()).round() as i32,
+                )
+            })
+            .collect()
+    };
+    match marker {
+        Marker::Circle | Marker::Ring => round(),
+        Marker::Square => vec![(-4, -4), (4, -4), (4, 4), (-4, 4)],
+        Marker::Triangle => vec![(0, -6), (5, 4), (-5, 4)],
+        Marker::Cross => vec![
+            (-1, -5),
+            (1, -5),
+            (1, -1),
+            (5, -1),
+            (5, 1),
+            (1, 1),
+            (1, 5),
+            (-1, 5),
+            (-1, 1),
+            (-5, 1),
+            (-5, -1),
+            (-1, -1),
+        ],
+    }
+}
+
+/// `marker` in `color` centred on `at` (chart or pixel coordinates), on a
+/// horizontal line `half_line` pixels to each side (0 for none: a legend
+/// swatch of a curve has the line, one of a single point does not).
+fn marker_at<C, DB: DrawingBackend>(
+    at: C,
+    marker: Marker,
+    color: RGBColor,
+    half_line: i32,
+) -> Shape<C, DB> {
+    let line = if half_line > 0 {
+        vec![(-half_line, 0), (half_line, 0)]
+    } else {
+        Vec::new()
+    };
+    let outline = outline_of(marker);
+    let mut closed = outline.clone();
+    closed.extend(outline.first().copied());
+    let fill = if marker == Marker::Ring { WHITE } else { color };
+    EmptyElement::at(at)
+        + PathElement::new(line, color.stroke_width(2))
+        + Polygon::new(outline, fill.filled())
+        + PathElement::new(
+            closed,
+            color.stroke_width(if marker == Marker::Ring { 2 } else { 1 }),
+        )
 }
 
 /// One line of a [`Panel`].
@@ -202,24 +350,17 @@ pub fn draw_panels(
     Ok(())
 }
 
-/// Marker shapes, taken in turn by palette index: lines that coincide
-/// (single-path strategies judged on the same greedy route) still show
-/// each other's markers around their own.
-const MARKERS: usize = 4;
-
-/// The marker of palette index `color` at pixel `at` of `area`.
+/// The marker of palette index `color` at pixel `at` of `area`: the
+/// shapes of [`Marker`], taken in turn, so that lines that coincide (the
+/// single-path strategies judged on the same greedy route) still show each
+/// other's markers around their own.
 fn draw_marker<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     at: (i32, i32),
     color: usize,
 ) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
     let c = PALETTE[color % PALETTE.len()];
-    match color % MARKERS {
-        0 => area.draw(&Circle::new(at, 3, c.filled())),
-        1 => area.draw(&Circle::new(at, 6, c.stroke_width(2))),
-        2 => area.draw(&TriangleMarker::new(at, 6, c.filled())),
-        _ => area.draw(&Cross::new(at, 5, c.stroke_width(2))),
-    }
+    area.draw(&marker_at(at, MARKERS[color % MARKERS.len()], c, 0))
 }
 
 /// The markers of a line of palette index `color` at `points` of `chart`
@@ -230,13 +371,8 @@ fn draw_markers<DB: DrawingBackend>(
     color: usize,
 ) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
     let c = PALETTE[color % PALETTE.len()];
-    let at = |p: &(f64, f64)| EmptyElement::at(*p);
-    let points = points.iter();
-    match color % MARKERS {
-        0 => chart.draw_series(points.map(|p| at(p) + Circle::new((0, 0), 3, c.filled()))),
-        1 => chart.draw_series(points.map(|p| at(p) + Circle::new((0, 0), 6, c.stroke_width(2)))),
-        2 => chart.draw_series(points.map(|p| at(p) + TriangleMarker::new((0, 0), 6, c.filled()))),
-        _ => chart.draw_series(points.map(|p| at(p) + Cross::new((0, 0), 5, c.stroke_width(2)))),
-    }
-    .map(|_| ())
+    let marker = MARKERS[color % MARKERS.len()];
+    chart
+        .draw_series(points.iter().map(|&p| marker_at(p, marker, c, 0)))
+        .map(|_| ())
 }

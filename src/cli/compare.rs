@@ -646,11 +646,10 @@ pub fn run(args: &CompareArgs) -> Result<()> {
         let series: Vec<Series> = report
             .strategies
             .iter()
-            .map(|s| {
-                (
-                    format!("{} ({})", s.name, s.params),
-                    vec![(s.rpcs_mean, s.recall_mean)],
-                )
+            .map(|s| Series {
+                strategy: s.name.clone(),
+                label: format!("{} ({})", s.name, s.params),
+                points: vec![(s.rpcs_mean, s.recall_mean, String::new())],
             })
             .collect();
         draw_curves(

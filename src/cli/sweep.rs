@@ -470,15 +470,16 @@ fn write_sweep(out: &Path, header: &Header, points: &[Value]) -> Result<()> {
         .strategies
         .iter()
         .map(|s| {
-            let pts = rows
+            let points = rows
                 .iter()
                 .filter(|r| &r.strategy == s)
-                .map(|r| (r.rpcs, r.recall))
+                .map(|r| (r.rpcs, r.recall, format!("{parameter}={}", r.value)))
                 .collect();
-            (
-                format!("{s} ({parameter} {}..{})", header.from, header.to),
-                pts,
-            )
+            Series {
+                strategy: s.clone(),
+                label: format!("{s} ({parameter} {}..{})", header.from, header.to),
+                points,
+            }
         })
         .collect();
     draw_curves(
