@@ -64,18 +64,30 @@ const MARKERS: [Marker; 5] = [
 /// any other name (an outside strategy) by its bytes, so it too keeps one
 /// style from plot to plot.
 pub fn style_of(strategy: &str) -> (RGBColor, Marker) {
-    let builtin = crate::lookup::StrategyName::ALL
-        .iter()
-        .position(|s| s.as_str() == strategy);
-    let index = builtin.unwrap_or_else(|| {
-        let built = crate::lookup::StrategyName::ALL.len();
-        built + strategy.bytes().map(usize::from).sum::<usize>() % (PALETTE.len() - built)
-    });
+    let index = style_index(strategy);
     (
         PALETTE[index % PALETTE.len()],
         MARKERS[index % MARKERS.len()],
     )
 }
+
+/// The palette place behind [`style_of`], for plots that also draw
+/// variants of one strategy: a variant takes a place after the built-ins
+/// ([`VARIANT_STYLES`]).
+pub fn style_index(strategy: &str) -> usize {
+    let built = crate::lookup::StrategyName::ALL.len();
+    crate::lookup::StrategyName::ALL
+        .iter()
+        .position(|s| s.as_str() == strategy)
+        .unwrap_or_else(|| {
+            built + strategy.bytes().map(usize::from).sum::<usize>() % (PALETTE.len() - built)
+        })
+}
+
+/// Palette places free of any built-in strategy's style, for the second
+/// and later variants of one strategy in a plot (disjoint with d = 2, 4, 8
+/// beside d = 1).
+pub const VARIANT_STYLES: std::ops::Range<usize> = 5..8;
 
 /// Draw `series` into an SVG file at `path`: each strategy in its own
 /// colour and marker ([`style_of`]), a curve of several points as a line

@@ -344,7 +344,17 @@ impl AttackReport {
             .iter()
             .map(|criterion| {
                 let mut lines = Vec::new();
-                for (color, c) in self.curves.iter().enumerate() {
+                // Each strategy in its colour of every plot; disjoint's
+                // first variant too, its others in the free places.
+                let mut variants = crate::plot::VARIANT_STYLES;
+                let mut seen = Vec::new();
+                for c in &self.curves {
+                    let color = if seen.contains(&c.name) {
+                        variants.next().unwrap_or(crate::plot::VARIANT_STYLES.start)
+                    } else {
+                        seen.push(c.name.clone());
+                        crate::plot::style_index(&c.name)
+                    };
                     lines.push(Line {
                         label: format!("{} ({})", c.name, c.params),
                         points: c
