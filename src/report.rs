@@ -189,11 +189,14 @@ pub const COLUMNS: &[(&str, &str)] = &[
 
 /// [`COLUMNS`] as an indented block, for `--help`.
 pub fn columns_help() -> String {
-    let mut out = String::from(
-        "Columns of the table:
-",
-    );
-    for (name, meaning) in COLUMNS {
+    String::from("Columns of the table:\n") + &column_lines(|_| true)
+}
+
+/// The lines of [`COLUMNS`] whose name `shown` accepts, one per column, as
+/// the legend and `--help` print them.
+fn column_lines(shown: impl Fn(&str) -> bool) -> String {
+    let mut out = String::new();
+    for (name, meaning) in COLUMNS.iter().filter(|(name, _)| shown(name)) {
         let _ = writeln!(out, "  {name:<8}  {meaning}");
     }
     out
@@ -288,17 +291,8 @@ impl Report {
     pub fn to_table(&self) -> String {
         let mut out = String::new();
         let _ = writeln!(out, "{}\n", settings_line(&self.settings));
-        // Success only means something under attack; without adversaries it
-        // is recall > 0 and would only widen the table.
-        let attacked = self.settings.contains_key("adversaries");
-        let mut header = vec!["strategy", "params", "recall"];
-        if attacked {
-            header.extend(["success", "paper", "strict"]);
-        }
-        header.extend([
-            "p5", "exact", "stale", "rpcs", "rpcs95", "t/outs", "rounds", "ms p50", "ms p95",
-            "value", "ended",
-        ]);
+        let attacked = self.attacked();
+        let header = self.header();
         let rows: Vec<Vec<String>> = self
             .strategies
             .iter()
@@ -370,17 +364,32 @@ impl Report {
         out
     }
 
+    /// Success only means something under attack; without adversaries it
+    /// is recall > 0 and would only widen the table.
+    fn attacked(&self) -> bool {
+        self.settings.contains_key("adversaries")
+    }
+
+    /// The columns [`Report::to_table`] shows, in order: what the legend
+    /// explains.
+    fn header(&self) -> Vec<&'static str> {
+        let mut header = vec!["strategy", "params", "recall"];
+        if self.attacked() {
+            header.extend(["success", "paper", "strict"]);
+        }
+        header.extend([
+            "p5", "exact", "stale", "rpcs", "rpcs95", "t/outs", "rounds", "ms p50", "ms p95",
+            "value", "ended",
+        ]);
+        header
+    }
+
     /// What to print under the table: one line per column it shows, a
     /// sentence for anything that looks wrong but is not, and what to try
     /// next.
     pub fn legend(&self) -> String {
-        let attacked = self.settings.contains_key("adversaries");
-        let mut out = String::from("\n");
-        for (name, meaning) in COLUMNS {
-            if attacked || !matches!(*name, "success" | "paper" | "strict") {
-                let _ = writeln!(out, "  {name:<8}  {meaning}");
-            }
-        }
+        let header = self.header();
+        let mut out = String::from("\n") + &column_lines(|name| header.contains(&name));
         let notes = self.notes();
         if !notes.is_empty() {
             out.push('\n');

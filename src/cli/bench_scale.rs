@@ -211,12 +211,7 @@ impl BenchScaleArgs {
             ..NetworkArgs::default()
         };
         let resolved = network.resolve(Some(&[self.strategy]))?;
-        if resolved.sweep.is_some() {
-            bail!(
-                "--preset {} runs an attack sweep over several networks, not one network; use static, default, churn-heavy or lossy",
-                resolved.preset
-            );
-        }
+        resolved.one_network("bench-scale")?;
         Ok(resolved)
     }
 

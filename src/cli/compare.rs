@@ -522,6 +522,18 @@ impl NetworkArgs {
 }
 
 impl Resolved {
+    /// Refuse an attack preset in `command`, which runs one network: the
+    /// one check of `trace`, `sweep` and `bench-scale`.
+    pub fn one_network(&self, command: &str) -> Result<()> {
+        if self.sweep.is_some() {
+            bail!(
+                "--preset {p} is an attack experiment over many adversary fractions, not one network, so {command} cannot run it; run `kadlab compare --preset {p}` for the experiment, or give {command} one network (static, default, churn-heavy or lossy), with --adversaries 0.2 for one under attack",
+                p = self.preset
+            );
+        }
+        Ok(())
+    }
+
     /// The settings block of the report: the network's
     /// ([`SimConfig::settings`]), the preset, and the lookup parameters the
     /// built-in strategies share.
@@ -639,8 +651,7 @@ pub fn run(args: &CompareArgs) -> Result<()> {
         write_file(path, &lines)?;
     }
     if let Some(dir) = &args.out {
-        std::fs::create_dir_all(dir)
-            .with_context(|| format!("cannot create output directory {}", dir.display()))?;
+        // Made by `check_dir` before the run.
         write_file(&dir.join("report.json"), &report.to_json())?;
         write_file(&dir.join("report.csv"), &report.to_csv())?;
         let series: Vec<Series> = report

@@ -207,13 +207,7 @@ struct SweepPlan {
 impl SweepPlan {
     fn new(args: &SweepArgs) -> Result<SweepPlan> {
         let resolved = args.network.resolve(args.strategies.as_deref())?;
-        if resolved.sweep.is_some() {
-            bail!(
-                "--preset {} is an attack experiment that sweeps the adversary fraction itself, not a lookup parameter; run `kadlab compare --preset {}` for it, or sweep under attack with --preset static --adversaries 0.2",
-                resolved.preset,
-                resolved.preset
-            );
-        }
+        resolved.one_network("sweep")?;
         let chosen = [
             (Parameter::Alpha, args.alpha_range),
             (Parameter::Delta, args.delta_range),
@@ -459,8 +453,7 @@ fn write_sweep(out: &Path, header: &Header, points: &[Value]) -> Result<()> {
             r.strategy, r.value, r.rpcs, r.recall
         );
     }
-    std::fs::create_dir_all(out)
-        .with_context(|| format!("cannot create output directory {}", out.display()))?;
+    // `out` was made by `check_dir` before the sweep or the merge ran.
     let json = serde_json::json!({ "settings": header.settings, "points": points });
     write_file(
         &out.join("sweep.json"),

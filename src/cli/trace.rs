@@ -99,12 +99,6 @@ fn resolve(args: &TraceArgs) -> Result<Resolved> {
     network.lookups = Some(args.lookup + 1);
     network.value_lookups = Some(0);
     let resolved = network.resolve(Some(&[args.strategy]))?;
-    if resolved.sweep.is_some() {
-        bail!(
-            "--preset {} is an attack experiment over many adversary fractions, which trace cannot draw as one lookup; run `kadlab compare --preset {}` for the experiment, or trace one lookup under attack with --preset static --adversaries 0.2 --adversary-mode collude",
-            resolved.preset,
-            resolved.preset
-        );
-    }
+    resolved.one_network("trace")?;
     Ok(resolved)
 }
