@@ -130,6 +130,7 @@ pub mod config;
 pub mod contact;
 pub mod driver;
 pub mod guide;
+pub mod html;
 pub mod id;
 pub mod lookup;
 pub mod narrate;

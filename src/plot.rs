@@ -94,82 +94,101 @@ pub const VARIANT_STYLES: std::ops::Range<usize> = 5..8;
 /// through them with each point's text beside it, a single point as a
 /// marker alone, and legend swatches of the same form.
 pub fn draw_curves(
-    path: &Path,
     title: &str,
     x_label: &str,
     y_label: &str,
     series: &[Series],
-) -> Result<(), String> {
-    let err = |e: &dyn std::fmt::Display| format!("cannot draw {}: {e}", path.display());
+) -> Result<Plot, String> {
+    let err = |e: &dyn std::fmt::Display| format!("cannot draw the plot {title:?}: {e}");
     let xs = series.iter().flat_map(|s| s.points.iter().map(|p| p.0));
     let x_max = xs.fold(1.0f64, f64::max) * 1.1;
     let ys = series.iter().flat_map(|s| s.points.iter().map(|p| p.1));
     let (y_min, y_max) = ys.fold((1.0f64, 0.0f64), |(lo, hi), y| (lo.min(y), hi.max(y)));
     let y_min = (y_min - 0.05).clamp(0.0, 1.0).min(y_max - 0.05).max(0.0);
     let y_max = 1.02f64.max(y_max);
-
-    let root = SVGBackend::new(path, (900, 600)).into_drawing_area();
-    root.fill(&WHITE).map_err(|e| err(&e))?;
-    let mut chart = ChartBuilder::on(&root)
-        .caption(title, ("sans-serif", 22))
-        .margin(15)
-        .x_label_area_size(45)
-        .y_label_area_size(60)
-        .build_cartesian_2d(0.0..x_max, y_min..y_max)
-        .map_err(|e| err(&e))?;
-    chart
-        .configure_mesh()
-        .x_desc(x_label)
-        .y_desc(y_label)
-        .draw()
-        .map_err(|e| err(&e))?;
-    for s in series {
-        let (color, marker) = style_of(&s.strategy);
-        let xy: Vec<(f64, f64)> = s.points.iter().map(|p| (p.0, p.1)).collect();
-        let line = xy.len() > 1;
-        if line {
+    let curves: Vec<(&str, Vec<(f64, f64)>)> = series
+        .iter()
+        .map(|s| {
+            (
+                s.label.as_str(),
+                s.points.iter().map(|p| (p.0, p.1)).collect(),
+            )
+        })
+        .collect();
+    let notes: Vec<String> = overlap_note(&coinciding(&curves, x_max, y_max - y_min))
+        .into_iter()
+        .collect();
+    let note_height = NOTE_LINE * notes.len() as u32;
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (900, 600 + note_height)).into_drawing_area();
+        root.fill(&WHITE).map_err(|e| err(&e))?;
+        let (root, below) = root.split_vertically(600);
+        draw_notes(&below, &notes).map_err(|e| err(&e))?;
+        let mut chart = ChartBuilder::on(&root)
+            .caption(title, ("sans-serif", 22))
+            .margin(15)
+            .x_label_area_size(45)
+            .y_label_area_size(60)
+            .build_cartesian_2d(0.0..x_max, y_min..y_max)
+            .map_err(|e| err(&e))?;
+        chart
+            .configure_mesh()
+            .x_desc(x_label)
+            .y_desc(y_label)
+            .draw()
+            .map_err(|e| err(&e))?;
+        for s in series {
+            let (color, marker) = style_of(&s.strategy);
+            let xy: Vec<(f64, f64)> = s.points.iter().map(|p| (p.0, p.1)).collect();
+            let line = xy.len() > 1;
+            if line {
+                chart
+                    .draw_series(LineSeries::new(xy.iter().copied(), color.stroke_width(2)))
+                    .map_err(|e| err(&e))?;
+            }
             chart
-                .draw_series(LineSeries::new(xy.iter().copied(), color.stroke_width(2)))
+                .draw_series(xy.iter().map(|&p| marker_at(p, marker, color, 0)))
+                .map_err(|e| err(&e))?
+                .label(s.label.as_str())
+                .legend(move |(x, y)| {
+                    marker_at((x + 10, y), marker, color, if line { 10 } else { 0 })
+                });
+            // Each end is labelled, so the direction of the curve shows; points
+            // between are labelled where their text would not overlap the last.
+            let mut labelled: Vec<&(f64, f64, String)> = Vec::new();
+            let mut last_at: Option<(i32, i32)> = None;
+            for (i, p) in s.points.iter().enumerate() {
+                let at = chart.backend_coord(&(p.0, p.1));
+                let end = i == 0 || i + 1 == s.points.len();
+                let apart =
+                    last_at.is_none_or(|(x, y)| (at.0 - x).abs() > 48 || (at.1 - y).abs() > 16);
+                if !p.2.is_empty() && (end || apart) {
+                    labelled.push(p);
+                    last_at = Some(at);
+                }
+            }
+            chart
+                .draw_series(labelled.into_iter().map(|p| {
+                    EmptyElement::at((p.0, p.1))
+                        + Text::new(
+                            p.2.clone(),
+                            (6, -16),
+                            ("sans-serif", 13).into_font().color(&color),
+                        )
+                }))
                 .map_err(|e| err(&e))?;
         }
         chart
-            .draw_series(xy.iter().map(|&p| marker_at(p, marker, color, 0)))
-            .map_err(|e| err(&e))?
-            .label(s.label.as_str())
-            .legend(move |(x, y)| marker_at((x + 10, y), marker, color, if line { 10 } else { 0 }));
-        // Each end is labelled, so the direction of the curve shows; points
-        // between are labelled where their text would not overlap the last.
-        let mut labelled: Vec<&(f64, f64, String)> = Vec::new();
-        let mut last_at: Option<(i32, i32)> = None;
-        for (i, p) in s.points.iter().enumerate() {
-            let at = chart.backend_coord(&(p.0, p.1));
-            let end = i == 0 || i + 1 == s.points.len();
-            let apart = last_at.is_none_or(|(x, y)| (at.0 - x).abs() > 48 || (at.1 - y).abs() > 16);
-            if !p.2.is_empty() && (end || apart) {
-                labelled.push(p);
-                last_at = Some(at);
-            }
-        }
-        chart
-            .draw_series(labelled.into_iter().map(|p| {
-                EmptyElement::at((p.0, p.1))
-                    + Text::new(
-                        p.2.clone(),
-                        (6, -16),
-                        ("sans-serif", 13).into_font().color(&color),
-                    )
-            }))
+            .configure_series_labels()
+            .background_style(WHITE.mix(0.85))
+            .border_style(BLACK)
+            .position(SeriesLabelPosition::LowerRight)
+            .draw()
             .map_err(|e| err(&e))?;
+        root.present().map_err(|e| err(&e))?;
     }
-    chart
-        .configure_series_labels()
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK)
-        .position(SeriesLabelPosition::LowerRight)
-        .draw()
-        .map_err(|e| err(&e))?;
-    root.present().map_err(|e| err(&e))?;
-    Ok(())
+    Ok(Plot { svg, notes })
 }
 
 /// A marker as plotters draws it: an optional line through it, its filled
@@ -274,13 +293,8 @@ const LEGEND_COLUMNS: usize = 3;
 /// (`x_label`, from 0 to the largest x), y from 0 to 1 (shares of
 /// lookups), and a single legend under them, so that criteria measured on
 /// the same runs can be compared at a glance.
-pub fn draw_panels(
-    path: &Path,
-    title: &str,
-    x_label: &str,
-    panels: &[Panel],
-) -> Result<(), String> {
-    let err = |e: &dyn std::fmt::Display| format!("cannot draw {}: {e}", path.display());
+pub fn draw_panels(title: &str, x_label: &str, panels: &[Panel]) -> Result<Plot, String> {
+    let err = |e: &dyn std::fmt::Display| format!("cannot draw the plot {title:?}: {e}");
     let lines = || panels.iter().flat_map(|p| &p.lines);
     let x_max = lines()
         .flat_map(|l| l.points.iter().map(|(x, _)| *x))
@@ -295,71 +309,176 @@ pub fn draw_panels(
     }
     let legend_rows = legend.len().div_ceil(LEGEND_COLUMNS);
     let width = 460 * panels.len().max(1) as u32;
-    let legend_height = 20 + 22 * legend_rows as u32;
-    let root = SVGBackend::new(path, (width, 520 + legend_height)).into_drawing_area();
-    root.fill(&WHITE).map_err(|e| err(&e))?;
-    let root = root
-        .titled(title, ("sans-serif", 22))
-        .map_err(|e| err(&e))?;
-    let (charts, key) = root.split_vertically(root.dim_in_pixel().1 - legend_height);
-    for (panel, area) in panels
+    let notes: Vec<String> = panels
         .iter()
-        .zip(charts.split_evenly((1, panels.len().max(1))))
+        .filter_map(|panel| {
+            let measured: Vec<(&str, Vec<(f64, f64)>)> = panel
+                .lines
+                .iter()
+                .filter(|l| !l.dashed)
+                .map(|l| (l.label.as_str(), l.points.clone()))
+                .collect();
+            let note = overlap_note(&coinciding(&measured, x_max, 1.0))?;
+            Some(format!("{}: {note}", panel.title))
+        })
+        .collect();
+    let legend_height = 20 + 22 * legend_rows as u32 + NOTE_LINE * notes.len() as u32;
+    let mut svg = String::new();
     {
-        let mut chart = ChartBuilder::on(&area)
-            .caption(panel.title.as_str(), ("sans-serif", 17))
-            .margin(12)
-            .x_label_area_size(40)
-            .y_label_area_size(45)
-            .build_cartesian_2d(-pad..x_max + pad, -0.02..1.02)
+        let root =
+            SVGBackend::with_string(&mut svg, (width, 520 + legend_height)).into_drawing_area();
+        root.fill(&WHITE).map_err(|e| err(&e))?;
+        let root = root
+            .titled(title, ("sans-serif", 22))
             .map_err(|e| err(&e))?;
-        chart
-            .configure_mesh()
-            .x_desc(x_label)
-            .y_labels(6)
-            .draw()
-            .map_err(|e| err(&e))?;
-        for line in &panel.lines {
-            let color = PALETTE[line.color % PALETTE.len()];
-            let points = line.points.iter().copied();
-            if line.dashed {
-                chart
-                    .draw_series(DashedLineSeries::new(points, 6, 5, color.stroke_width(2)))
-                    .map_err(|e| err(&e))?;
-            } else {
-                chart
-                    .draw_series(LineSeries::new(points, color.stroke_width(2)))
-                    .map_err(|e| err(&e))?;
-                draw_markers(&mut chart, &line.points, line.color).map_err(|e| err(&e))?;
-            }
-        }
-    }
-    let column = (width as i32 - 40) / LEGEND_COLUMNS as i32;
-    for (i, line) in legend.iter().enumerate() {
-        let color = PALETTE[line.color % PALETTE.len()];
-        let x = 20 + column * (i % LEGEND_COLUMNS) as i32;
-        let y = 12 + 22 * (i / LEGEND_COLUMNS) as i32;
-        let style = color.stroke_width(2);
-        if line.dashed {
-            for dash in 0..3 {
-                let from = x + dash * 10;
-                key.draw(&PathElement::new(vec![(from, y), (from + 6, y)], style))
-                    .map_err(|e| err(&e))?;
-            }
-        } else {
-            key.draw(&PathElement::new(vec![(x, y), (x + 26, y)], style))
+        let (charts, key) = root.split_vertically(root.dim_in_pixel().1 - legend_height);
+        for (panel, area) in panels
+            .iter()
+            .zip(charts.split_evenly((1, panels.len().max(1))))
+        {
+            let mut chart = ChartBuilder::on(&area)
+                .caption(panel.title.as_str(), ("sans-serif", 17))
+                .margin(12)
+                .x_label_area_size(40)
+                .y_label_area_size(45)
+                .build_cartesian_2d(-pad..x_max + pad, -0.02..1.02)
                 .map_err(|e| err(&e))?;
-            draw_marker(&key, (x + 13, y), line.color).map_err(|e| err(&e))?;
+            chart
+                .configure_mesh()
+                .x_desc(x_label)
+                .y_labels(6)
+                .draw()
+                .map_err(|e| err(&e))?;
+            for line in &panel.lines {
+                let color = PALETTE[line.color % PALETTE.len()];
+                let points = line.points.iter().copied();
+                if line.dashed {
+                    chart
+                        .draw_series(DashedLineSeries::new(points, 6, 5, color.stroke_width(2)))
+                        .map_err(|e| err(&e))?;
+                } else {
+                    chart
+                        .draw_series(LineSeries::new(points, color.stroke_width(2)))
+                        .map_err(|e| err(&e))?;
+                    draw_markers(&mut chart, &line.points, line.color).map_err(|e| err(&e))?;
+                }
+            }
         }
-        key.draw(&Text::new(
-            line.label.as_str(),
-            (x + 34, y - 7),
-            ("sans-serif", 14),
-        ))
-        .map_err(|e| err(&e))?;
+        let column = (width as i32 - 40) / LEGEND_COLUMNS as i32;
+        for (i, line) in legend.iter().enumerate() {
+            let color = PALETTE[line.color % PALETTE.len()];
+            let x = 20 + column * (i % LEGEND_COLUMNS) as i32;
+            let y = 12 + 22 * (i / LEGEND_COLUMNS) as i32;
+            let style = color.stroke_width(2);
+            if line.dashed {
+                for dash in 0..3 {
+                    let from = x + dash * 10;
+                    key.draw(&PathElement::new(vec![(from, y), (from + 6, y)], style))
+                        .map_err(|e| err(&e))?;
+                }
+            } else {
+                key.draw(&PathElement::new(vec![(x, y), (x + 26, y)], style))
+                    .map_err(|e| err(&e))?;
+                draw_marker(&key, (x + 13, y), line.color).map_err(|e| err(&e))?;
+            }
+            key.draw(&Text::new(
+                line.label.as_str(),
+                (x + 34, y - 7),
+                ("sans-serif", 14),
+            ))
+            .map_err(|e| err(&e))?;
+        }
+        let (_, under_legend) = key.split_vertically(20 + 22 * legend_rows as u32);
+        draw_notes(&under_legend, &notes).map_err(|e| err(&e))?;
+        root.present().map_err(|e| err(&e))?;
     }
-    root.present().map_err(|e| err(&e))?;
+    Ok(Plot { svg, notes })
+}
+
+/// A plot as SVG text, and the notes drawn under it (also for pages that
+/// show the plot, to repeat in words).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Plot {
+    /// The whole `<svg>` element.
+    pub svg: String,
+    /// One sentence per group of curves drawn on top of each other.
+    pub notes: Vec<String>,
+}
+
+impl Plot {
+    /// Write the SVG to `path`.
+    pub fn write(&self, path: &Path) -> anyhow::Result<()> {
+        crate::cli::output::write_file(path, &self.svg)
+    }
+}
+
+/// Height in pixels of one line of notes under a plot.
+const NOTE_LINE: u32 = 22;
+
+/// Draw `notes` one per line into `area`, from its top left.
+fn draw_notes<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    notes: &[String],
+) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
+    for (i, note) in notes.iter().enumerate() {
+        area.draw(&Text::new(
+            note.as_str(),
+            (20, 4 + NOTE_LINE as i32 * i as i32),
+            ("sans-serif", 14).into_font().color(&RGBColor(90, 90, 90)),
+        ))?;
+    }
     Ok(())
+}
+
+/// Share of an axis's span within which two points count as the same
+/// place: closer than this, one curve's line hides the other's.
+const COINCIDE: f64 = 0.01;
+
+/// Groups of two or more curves (`(label, points)`) that lie on top of
+/// each other: the same number of points, each within [`COINCIDE`] of the
+/// axis spans `x_span` and `y_span` of its fellow's. A reader is told, so
+/// that a hidden curve is not taken for a missing one.
+pub fn coinciding<'a>(
+    curves: &[(&'a str, Vec<(f64, f64)>)],
+    x_span: f64,
+    y_span: f64,
+) -> Vec<Vec<&'a str>> {
+    let same = |a: &[(f64, f64)], b: &[(f64, f64)]| {
+        a.len() == b.len()
+            && a.iter().zip(b).all(|(p, q)| {
+                (p.0 - q.0).abs() <= COINCIDE * x_span && (p.1 - q.1).abs() <= COINCIDE * y_span
+            })
+    };
+    let mut groups: Vec<Vec<usize>> = Vec::new();
+    for (i, (_, points)) in curves.iter().enumerate() {
+        match groups.iter_mut().find(|g| same(&curves[g[0]].1, points)) {
+            Some(group) => group.push(i),
+            None => groups.push(vec![i]),
+        }
+    }
+    groups
+        .into_iter()
+        .filter(|g| g.len() > 1)
+        .map(|g| g.into_iter().map(|i| curves[i].0).collect())
+        .collect()
+}
+
+/// One sentence naming each group of [`coinciding`] curves, or `None`.
+pub fn overlap_note(groups: &[Vec<&str>]) -> Option<String> {
+    if groups.is_empty() {
+        return None;
+    }
+    let named: Vec<String> = groups
+        .iter()
+        .map(|g| match g.split_last() {
+            Some((last, rest)) => format!("{} and {last}", rest.join(", ")),
+            None => String::new(),
+        })
+        .collect();
+    Some(format!(
+        "on top of each other (each curve's markers differ): {}",
+        named.join("; ")
+    ))
 }
 
 /// The marker of palette index `color` at pixel `at` of `area`: the

@@ -8,7 +8,9 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
-use crate::lookup::{Contender, EndReason};
+use crate::html::{Cell, Page};
+use crate::lookup::{Contender, EndReason, StrategyName};
+use crate::plot::Plot;
 use crate::sim::LookupRecord;
 
 /// One strategy's figures over all its lookups.
@@ -216,9 +218,14 @@ pub struct Report {
 pub fn settings_line(settings: &BTreeMap<String, serde_json::Value>) -> String {
     let pairs: Vec<String> = settings
         .iter()
-        .map(|(k, v)| format!("{k}={}", v.to_string().trim_matches('"')))
+        .map(|(k, v)| format!("{k}={}", settings_value(v)))
         .collect();
     pairs.join("  ")
+}
+
+/// A setting's value as people read it: strings without their quotes.
+pub fn settings_value(value: &serde_json::Value) -> String {
+    value.to_string().trim_matches('"').to_string()
 }
 
 impl Report {
@@ -287,14 +294,11 @@ impl Report {
         out
     }
 
-    /// A table for people.
-    pub fn to_table(&self) -> String {
-        let mut out = String::new();
-        let _ = writeln!(out, "{}\n", settings_line(&self.settings));
+    /// The cells of each strategy's row, in the order of
+    /// [`Report::header`]: what the table and the HTML page both show.
+    fn rows(&self) -> Vec<Vec<String>> {
         let attacked = self.attacked();
-        let header = self.header();
-        let rows: Vec<Vec<String>> = self
-            .strategies
+        self.strategies
             .iter()
             .map(|s| {
                 let ended: Vec<String> = s.ended.iter().map(|(r, n)| format!("{r}:{n}")).collect();
@@ -326,7 +330,15 @@ impl Report {
                 ]);
                 row
             })
-            .collect();
+            .collect()
+    }
+
+    /// A table for people.
+    pub fn to_table(&self) -> String {
+        let mut out = String::new();
+        let _ = writeln!(out, "{}\n", settings_line(&self.settings));
+        let header = self.header();
+        let rows = self.rows();
         let widths: Vec<usize> = (0..header.len())
             .map(|i| {
                 rows.iter()
@@ -399,32 +411,157 @@ impl Report {
         }
         let _ = writeln!(
             out,
-            "\nNext: --out DIR writes report.json, report.csv and the recall-against-RPCs plot; \
-             `kadlab trace --strategy NAME` draws one lookup; \
-             `cargo run --release --example kademlia` narrates one step by step; --no-legend hides this."
+            "\nNext: --out DIR adds report.html (the table, the plot and a paragraph per strategy), \
+             report.json, report.csv and recall_vs_rpcs.svg;\n      \
+             `kadlab trace --strategy NAME` draws one lookup, \
+             `cargo run --release --example kademlia` narrates one; --no-legend hides this."
         );
         out
     }
 
+    /// The page `compare --out` writes as `report.html`: the settings, the
+    /// table and its legend, the plot (inline), and a
+    /// paragraph per strategy saying what its row means.
+    pub fn to_html(&self, plot: &Plot) -> String {
+        let mut page = Page::new("kadlab compare");
+        page.paragraph(&format!(
+            "{} lookup strategies on one simulated network, each running the same \
+             {} FIND_NODE lookups from the same nodes at the same virtual times.",
+            self.strategies.len(),
+            self.strategies.first().map_or(0, |s| s.lookups)
+        ));
+        page.heading(2, "Settings");
+        page.settings(&self.settings);
+        page.heading(2, "Results");
+        let header: Vec<Cell> = self
+            .header()
+            .into_iter()
+            .map(|h| Cell::Text(h.to_string()))
+            .collect();
+        let rows: Vec<Vec<Cell>> = self
+            .rows()
+            .into_iter()
+            .map(|row| {
+                let last = row.len() - 1;
+                row.into_iter()
+                    .enumerate()
+                    .map(|(i, c)| {
+                        if i < 2 || i == last {
+                            Cell::Text(c)
+                        } else {
+                            Cell::Figure(c)
+                        }
+                    })
+                    .collect()
+            })
+            .collect();
+        page.table(&header, &rows);
+        page.preformatted(&self.legend());
+        page.heading(2, "Recall against cost");
+        page.figure(
+            plot,
+            "Each strategy's mean recall@k against its mean RPCs per lookup: up and to the \
+             left is better. The same plot is recall_vs_rpcs.svg beside this page.",
+        );
+        page.heading(2, "What each row means");
+        for s in &self.strategies {
+            page.heading(3, &format!("{} ({})", s.name, s.params));
+            page.paragraph(&self.explain(s));
+        }
+        page.finish()
+    }
+
+    /// One strategy's row in sentences.
+    fn explain(&self, s: &StrategySummary) -> String {
+        let mut text = match s.name.parse::<StrategyName>() {
+            Ok(name) => format!("{} {}. ", s.name, name.rule()),
+            Err(_) => format!("{} is a strategy from outside kadlab's built-ins. ", s.name),
+        };
+        let k = self
+            .settings
+            .get("k")
+            .map_or_else(|| "k".to_string(), settings_value);
+        let _ = write!(
+            text,
+            "Over {} lookups its result held {:.1} % of the true {k} closest nodes on \
+             average, and at least {:.0} % in 95 % of lookups; {:.1} % of results held the \
+             single closest node. A lookup cost {:.1} requests on average ({:.0} at the 95th \
+             percentile), of which {:.1} got no reply in time, along a chain of {:.1} \
+             requests. Half the lookups took at most {:.0} ms of simulated time, 95 % at \
+             most {:.0} ms.",
+            s.lookups,
+            100.0 * s.recall_mean,
+            100.0 * s.recall_p5,
+            100.0 * s.exact_rate,
+            s.rpcs_mean,
+            s.rpcs_p95,
+            s.timeouts_mean,
+            s.rounds_mean,
+            s.latency_ms_p50,
+            s.latency_ms_p95,
+        );
+        if s.stale_mean > 0.0 {
+            let _ = write!(
+                text,
+                " {:.1} % of a result was offline by the time the lookup ended.",
+                100.0 * s.stale_mean
+            );
+        }
+        if let Some(v) = s.value_success_rate {
+            let _ = write!(
+                text,
+                " {:.1} % of its FIND_VALUE lookups got the value.",
+                100.0 * v
+            );
+        }
+        if self.attacked() {
+            let _ = write!(
+                text,
+                " Under attack, {:.1} % of its results held a true closest honest node, \
+                 and {:.1} % of lookups had a path whose route asked no adversary.",
+                100.0 * s.success_rate,
+                100.0 * s.paper_success_rate
+            );
+        }
+        let ended: Vec<String> = s
+            .ended
+            .iter()
+            .map(|(reason, n)| format!("{n} {reason}"))
+            .collect();
+        let _ = write!(text, " Its lookups ended: {}.", ended.join(", "));
+        for note in self.notes_of(s) {
+            let _ = write!(text, " Note: {note}");
+        }
+        text
+    }
+
     /// One sentence per figure of the table that needs one.
     fn notes(&self) -> Vec<String> {
+        self.strategies
+            .iter()
+            .flat_map(|s| {
+                self.notes_of(s)
+                    .into_iter()
+                    .map(move |note| format!("{}: {note}", s.name))
+            })
+            .collect()
+    }
+
+    /// The sentences of [`Report::notes`] about one strategy.
+    fn notes_of(&self, s: &StrategySummary) -> Vec<String> {
         let mut notes = Vec::new();
-        for s in &self.strategies {
-            if s.recall_p5 == 0.0 && s.lookups > 0 {
-                notes.push(format!(
-                    "{}: p5 is 0 because {:.1} % of its lookups found none of the true k closest \
-                     (recall 0), more than the 5 % a p5 above 0 allows.",
-                    s.name,
-                    100.0 * s.recall_zero_rate
-                ));
-            }
-            if let Some(&n) = s.ended.get(&EndReason::ContractBroken) {
-                notes.push(format!(
-                    "{}: {n} lookups broke the lookup contract and were stopped; \
-                     RUST_LOG=kadlab=warn says how.",
-                    s.name
-                ));
-            }
+        if s.recall_p5 == 0.0 && s.lookups > 0 {
+            notes.push(format!(
+                "p5 is 0 because {:.1} % of its lookups found none of the true k closest \
+                 (recall 0), more than the 5 % a p5 above 0 allows.",
+                100.0 * s.recall_zero_rate
+            ));
+        }
+        if let Some(&n) = s.ended.get(&EndReason::ContractBroken) {
+            notes.push(format!(
+                "{n} lookups broke the lookup contract and were stopped; \
+                 RUST_LOG=kadlab=warn says how."
+            ));
         }
         notes
     }

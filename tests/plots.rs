@@ -43,10 +43,18 @@ fn every_plot_renders_to_a_png_that_is_not_blank() {
         head.iter().chain(&small).map(|s| s.to_string()).collect()
     };
     let compare = dir.join("compare");
+    let eclipse = dir.join("eclipse");
     let sweep = dir.join("sweep");
     let trace = dir.join("trace.svg");
     for args in [
         with(&["compare", "--no-legend", "--out", compare.to_str().unwrap()]),
+        with(&[
+            "compare",
+            "--preset",
+            "eclipse",
+            "--out",
+            eclipse.to_str().unwrap(),
+        ]),
         with(&[
             "sweep",
             "--alpha-range",
@@ -71,6 +79,7 @@ fn every_plot_renders_to_a_png_that_is_not_blank() {
     for svg in [
         compare.join("recall_vs_rpcs.svg"),
         sweep.join("recall_vs_rpcs.svg"),
+        eclipse.join("success_vs_f.svg"),
         trace.clone(),
     ] {
         let bytes = render(&svg);
@@ -94,5 +103,18 @@ fn every_plot_renders_to_a_png_that_is_not_blank() {
     // Sweep points carry their value, both ends at least.
     let sweep_svg = std::fs::read_to_string(sweep.join("recall_vs_rpcs.svg")).unwrap();
     assert!(sweep_svg.contains("alpha=1") && sweep_svg.contains("alpha=3"));
+    // Each of disjoint's four paths has its ring colour and legend line.
+    let trace_svg = std::fs::read_to_string(&trace).unwrap();
+    for path in 1..=4 {
+        assert!(trace_svg.contains(&format!("path {path}: ring")));
+    }
+    assert!(!trace_svg.contains("path 5: ring"));
+    // The eclipse preset's d = 2, 4 and 8 all succeed at every f on so
+    // small a network by kadlab's criterion: the plot says they coincide.
+    let eclipse_svg = std::fs::read_to_string(eclipse.join("success_vs_f.svg")).unwrap();
+    assert!(
+        eclipse_svg.contains("on top of each other"),
+        "no overlap note in the eclipse plot"
+    );
     std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -113,7 +113,7 @@ fn a_plan_run_with_gnu_parallel_merges_into_the_bytes_of_the_local_sweep() {
         String::from_utf8_lossy(&run.stderr)
     );
     let merge_stdout = kadlab_ok(&["sweep", "--merge", s(&points), "--out", s(&merged)]);
-    for name in ["sweep.json", "recall_vs_rpcs.svg"] {
+    for name in ["sweep.json", "recall_vs_rpcs.svg", "report.html"] {
         let (a, b) = (
             std::fs::read(local.join(name)).unwrap(),
             std::fs::read(merged.join(name)).unwrap(),

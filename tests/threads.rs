@@ -115,7 +115,12 @@ fn sweep_writes_the_same_bytes_on_one_and_two_threads() {
             out.to_str().unwrap(),
         ]);
         let read = |name: &str| std::fs::read(out.join(name)).unwrap();
-        let files = (stdout, read("sweep.json"), read("recall_vs_rpcs.svg"));
+        let files = (
+            stdout,
+            read("sweep.json"),
+            read("recall_vs_rpcs.svg"),
+            read("report.html"),
+        );
         std::fs::remove_dir_all(&out).unwrap();
         files
     };

@@ -663,16 +663,17 @@ pub fn run(args: &CompareArgs) -> Result<()> {
                 points: vec![(s.rpcs_mean, s.recall_mean, String::new())],
             })
             .collect();
-        draw_curves(
-            &dir.join("recall_vs_rpcs.svg"),
+        let plot = draw_curves(
             "recall@k against RPCs per lookup",
             "RPCs per lookup (mean)",
             "recall@k (mean)",
             &series,
         )
         .map_err(anyhow::Error::msg)?;
+        plot.write(&dir.join("recall_vs_rpcs.svg"))?;
+        write_file(&dir.join("report.html"), &report.to_html(&plot))?;
         eprintln!(
-            "wrote {}/report.json, report.csv, recall_vs_rpcs.svg",
+            "wrote {}/report.json, report.csv, recall_vs_rpcs.svg, report.html",
             dir.display()
         );
     }

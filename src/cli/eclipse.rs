@@ -26,16 +26,18 @@
 //! model, 1 − (1 − (1 − f)^h)^d, with h the mean route hops that variant
 //! measured without adversaries.
 
+use std::fmt::Write as _;
 use std::path::Path;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use serde::Serialize;
 
 use crate::cli::compare::{Format, Resolved, ThreadsArg};
 use crate::cli::output::write_file;
 use crate::cli::progress::progress;
+use crate::html::{Cell, Page};
 use crate::lookup::{Contender, LookupConfig, StrategyName};
-use crate::plot::{draw_panels, Line, Panel};
+use crate::plot::{draw_panels, Line, Panel, Plot};
 use crate::report::{settings_line, StrategySummary};
 use crate::sim;
 
@@ -281,6 +283,10 @@ const CRITERIA: [Criterion; 3] = [
     },
 ];
 
+/// A block of an attack report's table: its heading, each row's strategy
+/// and params, and each row's cells (one per f).
+type Block = (&'static str, Vec<[String; 2]>, Vec<Vec<String>>);
+
 impl AttackReport {
     /// The fractions of the sweep, from the first curve.
     fn fractions(&self) -> Vec<f64> {
@@ -290,9 +296,44 @@ impl AttackReport {
             .unwrap_or_default()
     }
 
-    /// Blocks for people, one column per f: the three criteria (the
+    /// The blocks of the table, one column per f: the three criteria (the
     /// paper's with the model under each `disjoint` row), then RPCs per
-    /// lookup.
+    /// lookup; each a heading and rows of strategy, params and cells.
+    fn blocks(&self) -> Vec<Block> {
+        let mut blocks = Vec::new();
+        for criterion in &CRITERIA {
+            let mut names = Vec::new();
+            let mut cells = Vec::new();
+            for c in &self.curves {
+                names.push([c.name.clone(), c.params.clone()]);
+                cells.push(
+                    c.points
+                        .iter()
+                        .map(|p| format!("{:.3}", (criterion.figure)(p)))
+                        .collect(),
+                );
+                if let (true, Some(model), Some(h)) = (criterion.model, &c.model, c.model_hops) {
+                    names.push([String::new(), format!("model, h={h:.1}")]);
+                    cells.push(model.iter().map(|m| format!("{m:.3}")).collect());
+                }
+            }
+            blocks.push((criterion.heading, names, cells));
+        }
+        blocks.push((
+            "RPCs per lookup",
+            self.curves
+                .iter()
+                .map(|c| [c.name.clone(), c.params.clone()])
+                .collect(),
+            self.curves
+                .iter()
+                .map(|c| c.points.iter().map(|p| format!("{:.1}", p.rpcs)).collect())
+                .collect(),
+        ));
+        blocks
+    }
+
+    /// Blocks for people, one column per f (see [`AttackReport::blocks`]).
     pub fn to_table(&self) -> String {
         let width = self
             .curves
@@ -312,34 +353,95 @@ impl AttackReport {
             line
         };
         let mut out = format!("{}\n", settings_line(&self.settings));
-        for criterion in &CRITERIA {
+        for (heading, names, cells) in self.blocks() {
             out.push('\n');
-            out.push_str(&head(criterion.heading));
-            for c in &self.curves {
-                let cells = c
-                    .points
-                    .iter()
-                    .map(|p| format!("{:>7.3}", (criterion.figure)(p)));
-                out.push_str(&row(&c.name, &c.params, cells.collect()));
-                if let (true, Some(model), Some(h)) = (criterion.model, &c.model, c.model_hops) {
-                    let cells = model.iter().map(|m| format!("{m:>7.3}"));
-                    out.push_str(&row("", &format!("model, h={h:.1}"), cells.collect()));
-                }
+            out.push_str(&head(heading));
+            for ([name, params], cells) in names.iter().zip(cells) {
+                let cells = cells.iter().map(|c| format!("{c:>7}")).collect();
+                out.push_str(&row(name, params, cells));
             }
         }
-        out.push('\n');
-        out.push_str(&head("RPCs per lookup"));
-        for c in &self.curves {
-            let cells = c.points.iter().map(|p| format!("{:>7.1}", p.rpcs));
-            out.push_str(&row(&c.name, &c.params, cells.collect()));
-        }
         out
+    }
+
+    /// The preset's `report.html`: settings, each block of the table, the
+    /// plot, and a paragraph per strategy variant.
+    pub fn to_html(&self, name: &str, plot: &Plot) -> String {
+        let mut page = Page::new(&format!("kadlab {name}: lookups under attack"));
+        page.paragraph(
+            "Every strategy variant runs the same lookups on the same network at each fraction \
+             f of adversarial nodes; the tables give one column per f.",
+        );
+        page.heading(2, "Settings");
+        page.settings(&self.settings);
+        let mut header = vec![Cell::Text("strategy".into()), Cell::Text("params".into())];
+        header.extend(
+            self.fractions()
+                .into_iter()
+                .map(|f| Cell::Text(format!("f={f}"))),
+        );
+        for (heading, names, cells) in self.blocks() {
+            page.heading(2, heading);
+            let rows: Vec<Vec<Cell>> = names
+                .into_iter()
+                .zip(cells)
+                .map(|([name, params], cells)| {
+                    [Cell::Text(name), Cell::Text(params)]
+                        .into_iter()
+                        .chain(cells.into_iter().map(Cell::Figure))
+                        .collect()
+                })
+                .collect();
+            page.table(&header, &rows);
+        }
+        page.heading(2, "Success against the fraction of adversaries");
+        page.figure(
+            plot,
+            "One panel per criterion; dashed lines are S/Kademlia's model 1-(1-(1-f)^h)^d for \
+             disjoint's d paths. The same plot is success_vs_f.svg beside this page.",
+        );
+        page.heading(2, "What each row means");
+        for c in &self.curves {
+            let (Some(first), Some(last)) = (c.points.first(), c.points.last()) else {
+                continue;
+            };
+            let rule = c
+                .name
+                .parse::<StrategyName>()
+                .map_or("is a strategy from outside kadlab's built-ins", |n| {
+                    n.rule()
+                });
+            let mut text = format!(
+                "{} {rule}. At f = {}, {:.1} % of its results held a true closest honest node \
+                 for {:.1} requests per lookup; at f = {}, {:.1} % did, for {:.1} requests.",
+                c.name,
+                first.f,
+                100.0 * first.success,
+                first.rpcs,
+                last.f,
+                100.0 * last.success,
+                last.rpcs
+            );
+            if let (Some(model), Some(h)) = (&c.model, c.model_hops) {
+                let _ = write!(
+                    text,
+                    " By the paper's criterion it succeeded in {:.1} % at f = {}, where the \
+                     model with h = {h:.1} hops predicts {:.1} %.",
+                    100.0 * last.paper_success,
+                    last.f,
+                    100.0 * model.last().copied().unwrap_or(0.0)
+                );
+            }
+            page.heading(3, &format!("{} ({})", c.name, c.params));
+            page.paragraph(&text);
+        }
+        page.finish()
     }
 
     /// The three criteria against f, side by side, one line per strategy
     /// variant, and the model (dashed, in its variant's colour) beside the
     /// paper's.
-    pub fn draw(&self, path: &Path) -> Result<()> {
+    pub fn draw(&self) -> Result<Plot> {
         let panels: Vec<Panel> = CRITERIA
             .iter()
             .map(|criterion| {
@@ -383,7 +485,6 @@ impl AttackReport {
             })
             .collect();
         draw_panels(
-            path,
             &format!(
                 "lookup success against the fraction f of adversaries ({})",
                 self.settings
@@ -435,12 +536,16 @@ pub fn run(
         }
     }
     if let Some(dir) = out {
-        std::fs::create_dir_all(dir)
-            .with_context(|| format!("cannot create output directory {}", dir.display()))?;
+        // Made by `check_dir` before the run.
         let name = format!("{}.json", sweep.name);
         write_file(&dir.join(&name), &json)?;
-        report.draw(&dir.join("success_vs_f.svg"))?;
-        eprintln!("wrote {}/{name}, success_vs_f.svg", dir.display());
+        let plot = report.draw()?;
+        plot.write(&dir.join("success_vs_f.svg"))?;
+        write_file(&dir.join("report.html"), &report.to_html(sweep.name, &plot))?;
+        eprintln!(
+            "wrote {}/{name}, success_vs_f.svg, report.html",
+            dir.display()
+        );
     }
     Ok(())
 }

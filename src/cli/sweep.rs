@@ -22,8 +22,9 @@ use crate::cli::compare::{run_all, NetworkArgs, Resolved, ThreadsArg};
 use crate::cli::output::{check_dir, check_file, write_file};
 use crate::cli::progress::progress;
 use crate::cli::usage;
+use crate::html::{Cell, Page};
 use crate::lookup::{Budget, Contender, LookupConfig, StrategyName};
-use crate::plot::{draw_curves, Series};
+use crate::plot::{draw_curves, Plot, Series};
 use crate::report::StrategySummary;
 use crate::sim::{self, LookupRecord};
 
@@ -475,16 +476,101 @@ fn write_sweep(out: &Path, header: &Header, points: &[Value]) -> Result<()> {
             }
         })
         .collect();
-    draw_curves(
-        &out.join("recall_vs_rpcs.svg"),
+    let plot = draw_curves(
         &format!("recall@k against RPCs, sweeping {parameter}"),
         "RPCs per lookup (mean)",
         "recall@k (mean)",
         &series,
     )
     .map_err(anyhow::Error::msg)?;
-    eprintln!("wrote {}/sweep.json and recall_vs_rpcs.svg", out.display());
+    plot.write(&out.join("recall_vs_rpcs.svg"))?;
+    write_file(&out.join("report.html"), &sweep_page(header, &rows, &plot))?;
+    eprintln!(
+        "wrote {}/sweep.json, recall_vs_rpcs.svg and report.html",
+        out.display()
+    );
     Ok(())
+}
+
+/// The sweep's `report.html`: its settings, its table, the plot, and for
+/// each strategy what its curve shows from one end to the other.
+fn sweep_page(header: &Header, rows: &[Row], plot: &Plot) -> String {
+    let parameter = &header.parameter;
+    let mut page = Page::new(&format!("kadlab sweep of {parameter}"));
+    page.paragraph(&format!(
+        "Each strategy runs the same lookups on the same network once for every {parameter} \
+         from {} to {} in steps of {}.",
+        header.from, header.to, header.step
+    ));
+    page.heading(2, "Settings (besides the swept one)");
+    let settings: BTreeMap<String, Value> = header
+        .settings
+        .as_object()
+        .map(|o| {
+            o.iter()
+                .filter(|(k, _)| *k != parameter)
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect()
+        })
+        .unwrap_or_default();
+    page.settings(&settings);
+    page.heading(2, "Points");
+    let cells: Vec<Vec<Cell>> = rows
+        .iter()
+        .map(|r| {
+            vec![
+                Cell::Text(r.strategy.clone()),
+                Cell::Figure(r.value.to_string()),
+                Cell::Figure(format!("{:.1}", r.rpcs)),
+                Cell::Figure(format!("{:.3}", r.recall)),
+            ]
+        })
+        .collect();
+    page.table(
+        &[
+            Cell::Text("strategy".into()),
+            Cell::Text(parameter.clone()),
+            Cell::Text("rpcs".into()),
+            Cell::Text("recall".into()),
+        ],
+        &cells,
+    );
+    page.note(&format!(
+        "rpcs: mean requests per lookup; recall: mean share of the true k closest in the \
+         result; {parameter}: the value of the swept parameter at that point."
+    ));
+    page.heading(2, "Recall against cost");
+    page.figure(
+        plot,
+        &format!(
+            "One curve per strategy through its points, each labelled with its {parameter}; \
+             up and to the left is better. The same plot is recall_vs_rpcs.svg beside this page."
+        ),
+    );
+    page.heading(2, "What each curve means");
+    for strategy in &header.strategies {
+        let mine: Vec<&Row> = rows.iter().filter(|r| &r.strategy == strategy).collect();
+        let (Some(first), Some(last)) = (mine.first(), mine.last()) else {
+            continue;
+        };
+        let rule = strategy
+            .parse::<StrategyName>()
+            .map_or("is a strategy from outside kadlab's built-ins", |n| {
+                n.rule()
+            });
+        page.heading(3, strategy);
+        page.paragraph(&format!(
+            "{strategy} {rule}. With {parameter} = {} its results held {:.1} % of the true \
+             closest for {:.1} requests per lookup; with {parameter} = {}, {:.1} % for {:.1}.",
+            first.value,
+            100.0 * first.recall,
+            first.rpcs,
+            last.value,
+            100.0 * last.recall,
+            last.rpcs
+        ));
+    }
+    page.finish()
 }
 
 /// Run `kadlab sweep`: the whole sweep here, its plan, one point of it, or

@@ -56,6 +56,34 @@ impl StrategyName {
         }
     }
 
+    /// Its rule in one sentence, for readers of a report who have not
+    /// read docs/ALGORITHMS.md yet.
+    pub fn rule(self) -> &'static str {
+        match self {
+            StrategyName::Delta => {
+                "keeps δ requests in flight within a budget and returns the closest \
+                 contacts it has seen, whether they answered or not"
+            }
+            StrategyName::QueryRest => {
+                "asks in rounds of α; when a round brings nothing closer it asks the \
+                 rest of the k closest once, then stops"
+            }
+            StrategyName::KActive => {
+                "keeps α requests in flight until a reply brings nothing closer, then \
+                 asks on until k contacts have answered"
+            }
+            StrategyName::Kademlia => {
+                "follows the Kademlia paper: α in flight while replies bring closer \
+                 contacts; after α replies without progress it asks every one of the k \
+                 closest not yet asked, and stops when the k closest have all answered"
+            }
+            StrategyName::Disjoint => {
+                "runs S/Kademlia's lookup over d disjoint paths, each a lookup of its \
+                 own that no contact of another path may enter"
+            }
+        }
+    }
+
     /// The allowed names, for error messages.
     pub fn allowed() -> String {
         StrategyName::ALL.map(|s| s.as_str()).join(", ")

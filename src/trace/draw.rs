@@ -17,6 +17,39 @@ use crate::id::NodeId;
 /// `r="5"` counts the requests in the SVG.
 pub const REQUEST_DOT_RADIUS: u32 = 5;
 
+/// Rows of phase labels at the top, taken in turn, and their height in
+/// pixels; the legend starts below them.
+const PHASE_ROWS: usize = 4;
+const PHASE_ROW: i32 = 15;
+/// Where the legend's box starts below the top of the plot, in pixels.
+const LEGEND_TOP: i32 = 8 + PHASE_ROW * PHASE_ROWS as i32;
+/// The legend box's width in pixels, with room for its longest entry.
+const LEGEND_WIDTH: i32 = 345;
+
+/// Entries of the legend of every trace; a multi-path one adds a line per
+/// path.
+const LEGEND_ENTRIES: usize = 9;
+
+/// Radius of the ring that marks a request's path.
+const PATH_RING_RADIUS: u32 = 7;
+
+/// Colours of a multi-path lookup's paths, in turn: none is a colour of
+/// an outcome, of the truth or of contacts never asked.
+const PATH_COLORS: [RGBColor; 6] = [
+    RGBColor(148, 103, 189),
+    RGBColor(140, 86, 75),
+    RGBColor(227, 119, 194),
+    RGBColor(188, 189, 34),
+    RGBColor(23, 190, 207),
+    RGBColor(60, 60, 160),
+];
+
+/// The colour of a request's path: black (the reply lines' colour of a
+/// single-path lookup) when it has none.
+fn path_color(path: Option<usize>) -> RGBColor {
+    path.map_or(BLACK, |p| PATH_COLORS[p % PATH_COLORS.len()])
+}
+
 /// Colour of contacts that were never asked.
 const NEVER_ASKED: RGBColor = RGBColor(127, 127, 127);
 /// Colour of the true k closest.
@@ -79,8 +112,13 @@ impl Trace {
         let (lo, hi) = if lo > hi { (150.0, 160.0) } else { (lo, hi) };
         let y_lo = (lo - 1.0).floor().max(0.0);
         let y_hi = (hi + 1.0).ceil().max(y_lo + 2.0);
-        // Room above the data for the legend and the phase labels.
-        let y_top = y_hi + (y_hi - y_lo) * 0.4;
+        // Room above the data for the legend (a line per entry, one more
+        // per path) and the phase labels: the share of the plot's height
+        // the legend takes.
+        let paths = self.requests.iter().filter_map(|r| r.path).max();
+        let entries = LEGEND_ENTRIES + paths.map_or(0, |p| p + 1);
+        let room = (LEGEND_TOP as f64 + 20.0 + 18.0 * entries as f64) / 650.0;
+        let y_top = y_hi + (y_hi - y_lo) * room / (1.0 - room);
 
         root.fill(&WHITE)?;
         let caption = format!(
@@ -106,7 +144,6 @@ impl Trace {
             }
         };
         let y_labels = move |y: &f64| match *y {
-            y if y > y_hi => String::new(),
             y if y.fract() == 0.0 => format!("{y:.0}"),
             y => format!("{y:.1}"),
         };
@@ -143,15 +180,23 @@ impl Trace {
             }
         }
         let phase_style = BLACK.mix(0.45).stroke_width(1);
+        // Labels in the first rows above the legend, each whole: those in
+        // the right part of the lookup end at their line instead of
+        // starting at it, so none runs past the end.
         for (i, (x, text)) in changes.iter().enumerate() {
             chart.draw_series(dashed(*x, y_lo, y_top, phase_style))?;
+            let right = *x > span * 0.6;
+            let style = ("sans-serif", 13)
+                .into_font()
+                .color(&BLACK.mix(0.7))
+                .pos(Pos::new(
+                    if right { HPos::Right } else { HPos::Left },
+                    VPos::Top,
+                ));
+            let row = PHASE_ROW * (i % PHASE_ROWS) as i32;
             chart.draw_series(std::iter::once(
                 EmptyElement::at((*x, y_top))
-                    + Text::new(
-                        text.clone(),
-                        (4, 4 + 15 * (i as i32 % 4)),
-                        ("sans-serif", 13).into_font().color(&BLACK.mix(0.7)),
-                    ),
+                    + Text::new(text.clone(), (if right { -4 } else { 4 }, 4 + row), style),
             ))?;
         }
 
@@ -198,24 +243,25 @@ impl Trace {
                 known.insert(s.to.id);
             }
             let from = (self.ms(done), self.log2(&r.to.id));
+            let color = path_color(r.path);
             for c in &r.returned {
                 let Some(&to) = at.get(&c.id) else { continue };
                 if known.insert(c.id) {
-                    fresh_lines.push(vec![from, to]);
+                    fresh_lines.push((vec![from, to], color));
                 } else {
-                    known_lines.push(vec![from, to]);
+                    known_lines.push((vec![from, to], color));
                 }
             }
         }
         chart.draw_series(
             known_lines
                 .into_iter()
-                .map(|l| PathElement::new(l, BLACK.mix(0.06))),
+                .map(|(l, c)| PathElement::new(l, c.mix(0.06))),
         )?;
         chart.draw_series(
             fresh_lines
                 .into_iter()
-                .map(|l| PathElement::new(l, BLACK.mix(0.3))),
+                .map(|(l, c)| PathElement::new(l, c.mix(0.3))),
         )?;
 
         // Contacts never asked.
@@ -241,6 +287,15 @@ impl Trace {
                 (self.ms(r.sent), self.log2(&r.to.id)),
                 REQUEST_DOT_RADIUS,
                 r.outcome.color().filled(),
+            )
+        }))?;
+        // A multi-path lookup's paths: a ring of the path's colour around
+        // each request's dot (its reply lines have that colour too).
+        chart.draw_series(self.requests.iter().filter(|r| r.path.is_some()).map(|r| {
+            Circle::new(
+                (self.ms(r.sent), self.log2(&r.to.id)),
+                PATH_RING_RADIUS,
+                path_color(r.path).stroke_width(2),
             )
         }))?;
 
@@ -284,11 +339,26 @@ impl Trace {
         legend(&mut chart, "phase change", |(x, y)| {
             PathElement::new(vec![(x + 8, y - 6), (x + 8, y + 6)], BLACK.mix(0.45))
         })?;
+        for path in (0..=paths.unwrap_or(0)).filter(|_| paths.is_some()) {
+            let color = path_color(Some(path));
+            legend(
+                &mut chart,
+                &format!(
+                    "path {}: ring round its requests, its reply lines",
+                    path + 1
+                ),
+                move |(x, y)| Circle::new((x + 8, y), PATH_RING_RADIUS, color.stroke_width(2)),
+            )?;
+        }
+        let (width, _) = chart.plotting_area().dim_in_pixel();
         chart
             .configure_series_labels()
             .background_style(WHITE.mix(0.9))
             .border_style(BLACK)
-            .position(SeriesLabelPosition::UpperRight)
+            .position(SeriesLabelPosition::Coordinate(
+                width as i32 - LEGEND_WIDTH,
+                LEGEND_TOP,
+            ))
             .draw()?;
         root.present()?;
         Ok(())
@@ -328,16 +398,13 @@ fn dashed(
     })
 }
 
-/// The first words of a phase description: up to its first `:` or `;`, at
-/// most 48 characters.
+/// The first words of a phase description: up to its first `:` or `;`.
 fn phase_head(text: &str) -> String {
-    let head = text.split([':', ';']).next().unwrap_or("").trim();
-    if head.chars().count() > 48 {
-        let cut: String = head.chars().take(47).collect();
-        format!("{cut}…")
-    } else {
-        head.to_string()
-    }
+    text.split([':', ';'])
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_string()
 }
 
 #[cfg(test)]
@@ -352,7 +419,6 @@ mod tests {
             "up to δ=3 in flight"
         );
         let long = "α=3 in flight among the k=20 closest known, closest first";
-        assert_eq!(phase_head(long).chars().count(), 48);
-        assert!(phase_head(long).ends_with('…'));
+        assert_eq!(phase_head(long), long);
     }
 }

@@ -88,6 +88,10 @@ pub struct TracedRequest {
     pub outcome: RequestOutcome,
     /// The contacts of the reply, if it was answered.
     pub returned: Vec<Contact>,
+    /// Which path of a multi-path strategy sent it
+    /// ([`LookupStrategy::path_of`](crate::lookup::LookupStrategy::path_of)),
+    /// 0 first; `None` for a single-path strategy.
+    pub path: Option<usize>,
 }
 
 /// A contact heard of in a reply and never asked.
@@ -136,8 +140,8 @@ pub struct Trace {
 /// routing table, as a real one would.
 pub fn trace_lookup(net: &Arc<SimNetwork>, task: &LookupTask, contender: &Contender) -> Trace {
     let mut events: Vec<DriverEvent> = Vec::new();
-    sim::virtual_time_runtime().block_on(async {
-        task.run(net, contender, Clock::starting_now(), &mut events)
+    let (_, lookup) = sim::virtual_time_runtime().block_on(async {
+        task.run_keeping(net, contender, Clock::starting_now(), &mut events)
             .await
     });
     let truth = task
@@ -147,7 +151,12 @@ pub fn trace_lookup(net: &Arc<SimNetwork>, task: &LookupTask, contender: &Conten
         .collect();
     let origin = net.nodes[task.origin as usize].contact;
     match Trace::from_events(contender, origin, task.start, truth, &events) {
-        Some(trace) => trace,
+        Some(mut trace) => {
+            for r in &mut trace.requests {
+                r.path = lookup.path_of(&r.to.id);
+            }
+            trace
+        }
         // run_lookup reports Finished before it returns.
         None => unreachable!("the driver ended a lookup without a Finished event"),
     }
@@ -188,6 +197,7 @@ impl Trace {
                                 done: None,
                                 outcome: RequestOutcome::Unanswered,
                                 returned: Vec::new(),
+                                path: None,
                             });
                             requests.len() - 1
                         });
