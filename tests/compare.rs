@@ -482,11 +482,13 @@ fn compare_explains_its_columns_and_reports_progress_when_stderr_is_a_file() {
         .collect();
     assert_eq!(explained.len(), columns.len(), "{stdout}");
     assert!(stdout.contains("ms p50    median lookup time in simulated milliseconds"));
-    assert!(stdout
-        .lines()
-        .last()
-        .unwrap()
-        .starts_with("Next: --out DIR"));
+    // The suggestions close the output: the last two lines.
+    let tail: Vec<&str> = stdout.lines().rev().take(2).collect();
+    assert!(
+        tail[1].starts_with("Next: --out DIR adds report.html"),
+        "{stdout}"
+    );
+    assert!(tail[0].contains("kadlab trace --strategy NAME"), "{stdout}");
     assert!(stderr.starts_with("progress ("), "{stderr}");
     assert!(stderr.contains("/40 lookups"), "{stderr}");
 
@@ -512,6 +514,7 @@ fn bad_input_is_refused_before_any_work_with_exit_status_2_and_what_to_do() {
     };
     let wrong_type = file("wrong-type.toml", "[sim]\nnodes = \"lots\"\n");
     let bad_churn = file("bad-churn.toml", "[sim]\nchurn = \"sometimes\"\n");
+    let bad_node = file("bad-node.toml", "[node]\nrequest_timeout_ms = 0\n");
     let missing = dir.join("missing.toml");
     let missing = missing.to_str().unwrap();
     // A file where a directory is needed, and a directory where a file is.
@@ -577,6 +580,28 @@ fn bad_input_is_refused_before_any_work_with_exit_status_2_and_what_to_do() {
                 &[],
             ),
             vec!["attack experiment", "kadlab compare --preset s-kademlia"],
+        ),
+        // The node's commands: a bad [node] key names the file, and a
+        // missing bootstrap says how to get one.
+        (
+            with(
+                &[
+                    "get",
+                    "--config",
+                    &bad_node,
+                    "00000000000000000000000000000000000000aa",
+                ],
+                &[],
+            ),
+            vec![
+                bad_node.as_str(),
+                "[node] request_timeout_ms",
+                "1 to 600000",
+            ],
+        ),
+        (
+            with(&["get", "0000000000000000000000000000000000000000"], &[]),
+            vec!["no bootstrap node", "--bootstrap HOST:PORT"],
         ),
     ];
     for (args, needles) in cases {

@@ -113,9 +113,12 @@ fn disjoint_example_labels_every_request_with_its_path() {
     assert_every_request_told(&text);
     // The paths together found k answering nodes.
     assert_eq!(stop_reason(&text), EndReason::Converged, "{text}");
-    for p in 0..4 {
+    // Paths are counted from 1 everywhere people read them.
+    for p in 1..=4 {
         assert!(text.contains(&format!("→ path {p} asks")), "{text}");
     }
+    assert!(!text.contains("path 0"), "{text}");
+    assert!(text.contains("path 4 ended"), "{text}");
     assert!(text.contains("belong to other paths"), "{text}");
     // Every reply and failure line names its path.
     let events = text.lines().filter(|l| l.trim_start().starts_with('+'));
@@ -144,7 +147,9 @@ fn side_by_side_example_compares_every_strategy() {
     // lookup still counts as Converged instead of contradicting the path.
     assert!(text.contains("ended Exhausted"), "{text}");
     assert!(
-        text.contains("disjoint counts as Converged although some of its paths ended Exhausted"),
+        text.contains(
+            "disjoint: it counts as Converged although some of its paths ended Exhausted"
+        ),
         "{text}"
     );
 }

@@ -1,6 +1,7 @@
 //! `kadlab compare`: every strategy on the same simulated network.
 
 use std::collections::BTreeMap;
+use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -16,7 +17,7 @@ use crate::config::ConfigFile;
 use crate::id::NodeId;
 use crate::lookup::{Budget, Contender, LookupConfig, StrategyName};
 use crate::plot::{draw_curves, Series};
-use crate::report::Report;
+use crate::report::{settings_line, Report};
 use crate::sim::{
     self, Adversaries, AdversaryMode, ChurnModel, LookupRecord, Rate, SimConfig, SimNetwork,
     Upkeep, Warmup,
@@ -114,6 +115,45 @@ impl Preset {
             Preset::SKademlia => "s-kademlia",
         }
     }
+}
+
+/// Every preset with every setting of its network, as `compare --help`
+/// prints them: read from [`Preset::sim_config`], so the help cannot drift
+/// from what a preset runs.
+pub fn presets_help() -> String {
+    let mut out =
+        String::from("Presets and their networks (flags and --config override any setting):\n");
+    for preset in Preset::value_variants() {
+        let sim = preset.sim_config();
+        let mut settings = sim.settings();
+        let (k, alpha) = preset.lookup_params();
+        if let Some(k) = k {
+            settings.insert("k".into(), json!(k));
+        }
+        if let Some(alpha) = alpha {
+            settings.insert("alpha".into(), json!(alpha));
+        }
+        if let Some(sweep) = preset.sweep() {
+            settings.insert("fractions".into(), json!(sweep.fractions));
+            settings.insert("disjoint_paths".into(), json!(sweep.paths));
+            settings.insert(
+                "adversary_mode".into(),
+                json!(sim.adversaries.mode.to_string()),
+            );
+        }
+        let _ = writeln!(out, "  {}:", preset.name());
+        let mut line = String::from("   ");
+        for pair in settings_line(&settings).split("  ") {
+            if line.len() + pair.len() > 96 {
+                let _ = writeln!(out, "{line}");
+                line = String::from("   ");
+            }
+            line.push(' ');
+            line.push_str(pair);
+        }
+        let _ = writeln!(out, "{line}");
+    }
+    out
 }
 
 /// Output formats.

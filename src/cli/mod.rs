@@ -71,9 +71,14 @@ enum Command {
 /// instead, and give exit code 2 (usage) or 1 (failure).
 pub fn main() -> ExitCode {
     // The column legend is written once, in `report`, and shown by
-    // `compare --help` as it is under the table.
+    // `compare --help` as it is under the table; the presets' networks
+    // are read from the presets themselves.
     let command = Cli::command().mut_subcommand("compare", |c| {
-        c.after_long_help(crate::report::columns_help())
+        c.after_long_help(format!(
+            "{}\n{}",
+            crate::report::columns_help(),
+            compare::presets_help()
+        ))
     });
     let cli = match Cli::from_arg_matches(&command.get_matches()) {
         Ok(cli) => cli,

@@ -14,6 +14,7 @@ use clap::Args;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
+use crate::cli::usage;
 use crate::config::ConfigFile;
 use crate::id::NodeId;
 use crate::lookup::{Budget, LookupMode, LookupOutcome, StrategyName};
@@ -79,35 +80,56 @@ pub struct NodeArgs {
 }
 
 impl NodeArgs {
-    /// The node configuration and bootstrap list, from file then flags.
+    /// The node configuration and bootstrap list, from file then flags;
+    /// anything wrong in either is a usage error (exit status 2).
     fn resolve(&self) -> Result<(NodeConfig, Vec<SocketAddrV4>)> {
+        self.settings().map_err(usage)
+    }
+
+    fn settings(&self) -> Result<(NodeConfig, Vec<SocketAddrV4>)> {
         let file = match &self.config {
             Some(path) => ConfigFile::load(path)?,
             None => ConfigFile::default(),
         };
+        // `[node]` keys come only from the file: errors name it.
+        let key = |name: &str| match &self.config {
+            Some(path) => format!("{}: [node] {name}", path.display()),
+            None => format!("[node] {name}"),
+        };
         let n = &file.node;
         let mut config = NodeConfig::default();
         if let Some(bind) = &n.bind {
-            config.bind = ipv4_address(bind).map_err(|e| anyhow::anyhow!("[node] bind: {e}"))?;
+            config.bind =
+                ipv4_address(bind).map_err(|e| anyhow::anyhow!("{}: {e}", key("bind")))?;
         }
         if let Some(id) = &n.id {
-            config.id = Some(id.parse().map_err(|e| anyhow::anyhow!("[node] id: {e}"))?);
+            config.id = Some(
+                id.parse()
+                    .map_err(|e| anyhow::anyhow!("{}: {e}", key("id")))?,
+            );
         }
         if let Some(ms) = n.request_timeout_ms {
             if !(1..=600_000).contains(&ms) {
-                bail!("[node] request_timeout_ms = {ms} is out of range: allowed is 1 to 600000");
+                bail!(
+                    "{} = {ms} is out of range: allowed is 1 to 600000",
+                    key("request_timeout_ms")
+                );
             }
             config.request_timeout = Duration::from_millis(ms);
         }
         if let Some(s) = n.bootstrap_deadline_s {
             if !(1..=3600).contains(&s) {
-                bail!("[node] bootstrap_deadline_s = {s} is out of range: allowed is 1 to 3600");
+                bail!(
+                    "{} = {s} is out of range: allowed is 1 to 3600",
+                    key("bootstrap_deadline_s")
+                );
             }
             config.bootstrap_deadline = Duration::from_secs(s);
         }
         let mut bootstrap = Vec::new();
         for b in n.bootstrap.iter().flatten() {
-            bootstrap.push(ipv4_address(b).map_err(|e| anyhow::anyhow!("[node] bootstrap: {e}"))?);
+            bootstrap
+                .push(ipv4_address(b).map_err(|e| anyhow::anyhow!("{}: {e}", key("bootstrap")))?);
         }
         if !self.bootstrap.is_empty() {
             bootstrap = self.bootstrap.clone();
@@ -212,10 +234,10 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
 
 fn require_bootstrap(bootstrap: &[SocketAddrV4]) -> Result<()> {
     if bootstrap.is_empty() {
-        bail!(
+        return Err(usage(anyhow::anyhow!(
             "no bootstrap node: pass --bootstrap HOST:PORT (e.g. start `kadlab swarm --nodes 20` \
              and use --bootstrap 127.0.0.1:7000), or set bootstrap in the [node] table of --config"
-        );
+        )));
     }
     Ok(())
 }

@@ -184,10 +184,14 @@ impl Rule for Disjoint {
             .iter()
             .zip(&self.ended)
             .enumerate()
-            .map(|(i, (path, ended))| match ended {
-                Some(reason) => format!("path {i} ended {reason}"),
-                None if path.is_widened() => format!("path {i} widened"),
-                None => format!("path {i} running"),
+            .map(|(i, (path, ended))| {
+                // Counted from 1, for people.
+                let n = i + 1;
+                match ended {
+                    Some(reason) => format!("path {n} ended {reason}"),
+                    None if path.is_widened() => format!("path {n} widened"),
+                    None => format!("path {n} running"),
+                }
             })
             .collect();
         format!(

@@ -54,7 +54,7 @@ use std::io::{self, Write};
 use std::time::Duration;
 
 pub use record::Recording;
-pub use story::{narrate, reason_words, replay, Summary};
+pub use story::{narrate, paths_note, reason_words, replay, Summary};
 pub use table::side_by_side;
 pub use words::plural;
 pub use world::World;

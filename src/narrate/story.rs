@@ -121,10 +121,11 @@ impl<'w> Picture<'w> {
         }
     }
 
-    /// ` [path 2]` for a strategy of several paths, empty otherwise.
+    /// ` [path 2]` for a strategy of several paths (counted from 1, as the
+    /// rule's phase counts them), empty otherwise.
     fn path_tag(&self, id: &NodeId) -> String {
         match self.path(id) {
-            Some(p) => format!(" [path {p}]"),
+            Some(p) => format!(" [path {}]", p + 1),
             None => String::new(),
         }
     }
@@ -188,7 +189,8 @@ pub fn replay(out: &mut impl Write, world: &World, trace: &Recording) -> io::Res
                 .collect();
             writeln!(
                 out,
-                "  path {p}: {}",
+                "  path {}: {}",
+                p + 1,
                 names(&mut mine.into_iter()).join(", ")
             )?;
         }
@@ -229,7 +231,7 @@ pub fn replay(out: &mut impl Write, world: &World, trace: &Recording) -> io::Res
                         .map(|c| unasked.iter().position(|u| *u == c.id).map_or(0, |p| p + 1))
                         .collect();
                     let who = match path {
-                        Some(p) => format!("path {p} asks"),
+                        Some(p) => format!("path {} asks", p + 1),
                         None => "asks".to_string(),
                     };
                     let pool = format!("of the {heard} {}", Picture::heard(path));
@@ -379,6 +381,9 @@ pub fn replay(out: &mut impl Write, world: &World, trace: &Recording) -> io::Res
     )?;
     if !last_phase.is_empty() {
         writeln!(out, "{COL}the rule's last words: {last_phase}")?;
+    }
+    if let Some(note) = paths_note(outcome.reason, &last_phase) {
+        writeln!(out, "{COL}{note}")?;
     }
     let waiting: Vec<String> = pic
         .known
@@ -551,6 +556,20 @@ pub fn replay(out: &mut impl Write, world: &World, trace: &Recording) -> io::Res
         elapsed,
         last_phase,
     })
+}
+
+/// Why a multi-path lookup that some of its paths left `Exhausted` still
+/// ended `Converged`, from its `reason` and its rule's last words (the
+/// phase `disjoint` describes); `None` when nothing needs saying.
+///
+/// The lookup ends when every path has, each for its own reason, and is
+/// `Converged` when the paths found k answering nodes between them: a path
+/// that ran out of contacts of its own does not contradict that.
+pub fn paths_note(reason: EndReason, last_phase: &str) -> Option<&'static str> {
+    (reason == EndReason::Converged && last_phase.contains("ended Exhausted")).then_some(
+        "it counts as Converged although some of its paths ended Exhausted (no contact \
+         left on that path): its paths had k answers between them",
+    )
 }
 
 /// What an end reason means, for any strategy.

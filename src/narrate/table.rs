@@ -7,7 +7,7 @@ use std::io::{self, Write};
 use crate::lookup::{Contender, EndReason, StrategyName};
 
 use super::words::{join_words, plural};
-use super::{reason_words, replay, Recording, Summary, World};
+use super::{paths_note, reason_words, replay, Recording, Summary, World};
 
 /// Run each of `contenders` on the task of `world`, each on a fresh copy of
 /// its network, and compare them on `out`: one row per contender (requests,
@@ -128,16 +128,9 @@ pub fn side_by_side(
     if !ends.is_empty() {
         writeln!(out, "- {}.", ends.join("; "))?;
     }
-    // A multi-path lookup ends when every path has, each for its own
-    // reason; "Converged" then means the paths had k answers between them,
-    // which a path that ran out of contacts does not contradict.
     for (_, s) in &rows {
-        if s.reason == EndReason::Converged && s.last_phase.contains("ended Exhausted") {
-            writeln!(
-                out,
-                "- {} counts as Converged although some of its paths ended Exhausted (no contact left on that path): its paths had k answers between them.",
-                s.strategy
-            )?;
+        if let Some(note) = paths_note(s.reason, &s.last_phase) {
+            writeln!(out, "- {}: {note}.", s.strategy)?;
         }
     }
     if let (Some(fast), Some(slow), Some((reference, _))) = (
