@@ -18,7 +18,7 @@ use crate::cli::usage;
 use crate::config::ConfigFile;
 use crate::id::NodeId;
 use crate::lookup::{Budget, LookupMode, LookupOutcome, StrategyName};
-use crate::node::{BootstrapReport, Node, NodeConfig, Swarm};
+use crate::node::{BootstrapReport, Node, NodeConfig, Swarm, SwarmAddresses};
 
 /// A `HOST:PORT` resolved to its first IPv4 address.
 fn ipv4_address(s: &str) -> Result<SocketAddrV4, String> {
@@ -203,9 +203,16 @@ pub struct SwarmCommand {
     /// Number of nodes (1 to 1000).
     #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u16).range(1..=1000))]
     nodes: u16,
-    /// Port of the first node; node i listens on base-port + i.
+    /// Port of the first node; node i listens on base-port + i (with
+    /// --ip-per-node, every node listens on base-port).
     #[arg(long, default_value_t = 7000)]
     base_port: u16,
+    /// Give node i its own loopback address, 127.0.0.2 + i, instead of
+    /// 127.0.0.1 and a port of its own: per-IP limits (kadlab's rate limit,
+    /// libtorrent's DoS blocker) then see one host per node, as between
+    /// real hosts. Linux routes all of 127.0.0.0/8 to lo without set-up.
+    #[arg(long)]
+    ip_per_node: bool,
     /// Seed for the nodes' ids (node i uses seed + i).
     #[arg(long)]
     seed: Option<u64>,
@@ -419,20 +426,26 @@ pub fn swarm(args: &SwarmCommand) -> Result<()> {
             ..NodeConfig::default()
         };
         let base = SocketAddrV4::new(Ipv4Addr::LOCALHOST, args.base_port);
+        let addresses = if args.ip_per_node {
+            SwarmAddresses::IpPerNode
+        } else {
+            SwarmAddresses::OneIp
+        };
         let started = Instant::now();
-        let swarm = Swarm::start(usize::from(args.nodes), base, &template)
+        let swarm = Swarm::start_at(usize::from(args.nodes), base, &template, addresses)
             .await
             .with_context(|| format!("could not start the swarm at {base}; pick another --base-port"))?;
         swarm.nodes.iter().for_each(Node::spawn_maintenance);
         let contacts: usize = swarm.nodes.iter().map(|n| n.stats().contacts).sum();
+        let (first, last) = match (swarm.nodes.first(), swarm.nodes.last()) {
+            (Some(first), Some(last)) => (first.contact().addr, last.contact().addr),
+            _ => bail!("the swarm started no node"),
+        };
         println!(
-            "ready: {} nodes on 127.0.0.1:{}..{} in {} ms, {:.1} contacts each; join with --bootstrap {}",
+            "ready: {} nodes on {first} .. {last} in {} ms, {:.1} contacts each; join with --bootstrap {first}",
             swarm.nodes.len(),
-            args.base_port,
-            usize::from(args.base_port) + swarm.nodes.len() - 1,
             started.elapsed().as_millis(),
             contacts as f64 / swarm.nodes.len() as f64,
-            base
         );
         let mut tick = tokio::time::interval(SWARM_LOG_EVERY);
         tick.tick().await;

@@ -16,7 +16,7 @@ mod values;
 pub use bootstrap::{
     BootstrapPhase, BootstrapProgress, BootstrapReport, DEFAULT_BOOTSTRAP_DEADLINE,
 };
-pub use swarm::Swarm;
+pub use swarm::{Swarm, SwarmAddresses, MAX_IP_PER_NODE};
 pub use values::{GetReport, PutError, PutReport};
 
 use std::net::{SocketAddr, SocketAddrV4};
@@ -72,9 +72,9 @@ pub struct NodeConfig {
     pub bootstrap_deadline: Duration,
     /// How often maintenance runs (see [`Node::spawn_maintenance`]).
     pub maintenance_interval: Duration,
-    /// Whether each maintenance pass logs its line at info level (a lone
-    /// node) or only at debug (a swarm's nodes, whose shell logs one line
-    /// for them all instead of one per node per pass).
+    /// Whether each maintenance pass and the end of bootstrap log their
+    /// lines at info level (a lone node) or only at debug (a swarm's nodes,
+    /// whose shell logs one line for them all instead of one per node).
     pub log_maintenance: bool,
 }
 

@@ -1,7 +1,9 @@
 //! Many nodes in one process, each on its own loopback socket: for tests,
 //! benchmarks and for users who want a network to try commands against.
+//! The nodes share one IP (ports apart) or take one loopback IP each
+//! ([`SwarmAddresses`]), for software that treats an IP as a host.
 
-use std::net::SocketAddrV4;
+use std::net::{Ipv4Addr, SocketAddrV4};
 
 use super::{Node, NodeConfig};
 use crate::contact::Contact;
@@ -10,6 +12,58 @@ use crate::lookup::LookupMode;
 /// Nodes joined in parallel while a swarm starts: enough to start 50 nodes
 /// in well under a second, few enough that node 0 is not flooded.
 const JOIN_BATCH: usize = 8;
+
+/// Where a swarm's nodes listen.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum SwarmAddresses {
+    /// Every node on the base address's IP, node i at port base + i: the
+    /// simplest, but every per-IP rule (kadlab's own rate limit,
+    /// libtorrent's DoS blocker) then sees the whole swarm as one host.
+    #[default]
+    OneIp,
+    /// Node i on its own loopback IP, 127.0.0.2 + i (Linux routes all of
+    /// 127.0.0.0/8 to `lo`, so no set-up is needed), every node at the base
+    /// port: per-IP rules see one host per node, as between real hosts.
+    IpPerNode,
+}
+
+/// The first loopback address [`SwarmAddresses::IpPerNode`] hands out:
+/// 127.0.0.1 stays free for the user's own commands.
+const FIRST_NODE_IP: Ipv4Addr = Ipv4Addr::new(127, 0, 0, 2);
+
+/// Most nodes [`SwarmAddresses::IpPerNode`] can place: 127.0.0.2 up to
+/// 127.255.255.254.
+pub const MAX_IP_PER_NODE: usize = (1 << 24) - 3;
+
+impl SwarmAddresses {
+    /// Node `i`'s address of a swarm of `n` based at `base`.
+    fn address(self, base: SocketAddrV4, i: usize, n: usize) -> std::io::Result<SocketAddrV4> {
+        let refuse = |what: String| std::io::Error::new(std::io::ErrorKind::InvalidInput, what);
+        match self {
+            SwarmAddresses::OneIp => {
+                let port = match base.port() {
+                    0 => 0,
+                    p => u16::try_from(usize::from(p) + i).map_err(|_| {
+                        refuse(format!(
+                            "ports {p}..{} do not fit in 65535; use a lower --base-port",
+                            usize::from(p) + n
+                        ))
+                    })?,
+                };
+                Ok(SocketAddrV4::new(*base.ip(), port))
+            }
+            SwarmAddresses::IpPerNode => {
+                if n > MAX_IP_PER_NODE {
+                    return Err(refuse(format!(
+                        "{n} nodes do not fit in 127.0.0.2..127.255.255.254; use at most {MAX_IP_PER_NODE}"
+                    )));
+                }
+                let ip = Ipv4Addr::from(u32::from(FIRST_NODE_IP) + i as u32);
+                Ok(SocketAddrV4::new(ip, base.port()))
+            }
+        }
+    }
+}
 
 /// A set of running nodes that bootstrapped from the first one.
 pub struct Swarm {
@@ -20,30 +74,29 @@ pub struct Swarm {
 impl Swarm {
     /// Start `n` nodes on `base`'s address, at ports `base.port()`,
     /// `base.port() + 1`, … (every node picks a free port if `base.port()`
-    /// is 0). Each node gets `template` with its own seed (`seed + i`), joins
-    /// through node 0, and once all have joined each looks up its own id
-    /// again, so the early nodes learn about the late ones.
+    /// is 0): [`Swarm::start_at`] with [`SwarmAddresses::OneIp`].
     pub async fn start(
         n: usize,
         base: SocketAddrV4,
         template: &NodeConfig,
     ) -> std::io::Result<Swarm> {
+        Swarm::start_at(n, base, template, SwarmAddresses::OneIp).await
+    }
+
+    /// Start `n` nodes placed by `addresses` from `base`. Each node gets
+    /// `template` with its own seed (`seed + i`), joins through node 0, and
+    /// once all have joined each looks up its own id again, so the early
+    /// nodes learn about the late ones.
+    pub async fn start_at(
+        n: usize,
+        base: SocketAddrV4,
+        template: &NodeConfig,
+        addresses: SwarmAddresses,
+    ) -> std::io::Result<Swarm> {
         let mut nodes = Vec::with_capacity(n);
         for i in 0..n {
-            let port = match base.port() {
-                0 => 0,
-                p => u16::try_from(usize::from(p) + i).map_err(|_| {
-                    std::io::Error::new(
-                        std::io::ErrorKind::InvalidInput,
-                        format!(
-                            "ports {p}..{} do not fit in 65535; use a lower --base-port",
-                            usize::from(p) + n
-                        ),
-                    )
-                })?,
-            };
             let config = NodeConfig {
-                bind: SocketAddrV4::new(*base.ip(), port),
+                bind: addresses.address(base, i, n)?,
                 seed: template.seed.map(|s| s.wrapping_add(i as u64)),
                 ..template.clone()
             };
