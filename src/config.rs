@@ -93,6 +93,12 @@ pub struct NodeSection {
     pub request_timeout_ms: Option<u64>,
     /// Bound on a whole bootstrap, in seconds.
     pub bootstrap_deadline_s: Option<u64>,
+    /// The node's public IPv4 address: with no `id`, the node picks a
+    /// BEP 42 id for it.
+    pub external_ip: Option<String>,
+    /// BEP 42: queriers whose ids do not match their IP never push a
+    /// contact out of a full bucket.
+    pub prefer_verified_ids: Option<bool>,
 }
 
 /// The `[sim]` table: every key optional, falling back to the preset.

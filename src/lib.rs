@@ -125,6 +125,7 @@
 #![warn(unreachable_pub)]
 
 pub mod accuracy;
+pub mod bep42;
 pub mod cli;
 pub mod config;
 pub mod contact;

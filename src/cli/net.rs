@@ -126,6 +126,17 @@ impl NodeArgs {
             }
             config.bootstrap_deadline = Duration::from_secs(s);
         }
+        if let Some(ip) = &n.external_ip {
+            config.external_ip = Some(ip.parse().map_err(|e| {
+                anyhow::anyhow!(
+                    "{}: {e}: give an IPv4 address such as 203.0.113.7",
+                    key("external_ip")
+                )
+            })?);
+        }
+        if let Some(prefer) = n.prefer_verified_ids {
+            config.server.prefer_verified_ids = prefer;
+        }
         let mut bootstrap = Vec::new();
         for b in n.bootstrap.iter().flatten() {
             bootstrap

@@ -51,8 +51,14 @@ pub const DEFAULT_MAINTENANCE_INTERVAL: Duration = Duration::from_secs(60);
 pub struct NodeConfig {
     /// Where to bind. Tests and examples use 127.0.0.1; port 0 picks one.
     pub bind: SocketAddrV4,
-    /// The node id; random when `None`.
+    /// The node id; when `None`, a BEP 42 id for `external_ip` if that is
+    /// known, else a random one.
     pub id: Option<NodeId>,
+    /// The node's public IPv4 address, if the operator knows it: the node
+    /// then picks an id that satisfies BEP 42 for it (see [`crate::bep42`]),
+    /// so that nodes checking ids (libtorrent can prefer verified ones)
+    /// take it as genuine.
+    pub external_ip: Option<std::net::Ipv4Addr>,
     /// Seed for the node's id, token secrets and transaction ids. `None`
     /// draws them from the operating system, as a public node must (a
     /// predictable transaction id lets others forge answers).
@@ -83,6 +89,7 @@ impl Default for NodeConfig {
         NodeConfig {
             bind: SocketAddrV4::new(std::net::Ipv4Addr::LOCALHOST, 0),
             id: None,
+            external_ip: None,
             seed: None,
             routing: RoutingConfig::default(),
             server: ServerConfig::default(),
@@ -162,7 +169,11 @@ impl Node {
             Some(seed) => ChaCha8Rng::seed_from_u64(seed),
             None => ChaCha8Rng::from_entropy(),
         };
-        let id = config.id.unwrap_or_else(|| NodeId::random(&mut rng));
+        let id = match (config.id, config.external_ip) {
+            (Some(id), _) => id,
+            (None, Some(ip)) => crate::bep42::id_for(ip, &mut rng),
+            (None, None) => NodeId::random(&mut rng),
+        };
         let mut secret = [0u8; 32];
         rng.fill_bytes(&mut secret);
         let clock = Clock::starting_now();

@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+use crate::bep42::{self, Verdict};
 use crate::contact::Contact;
 use crate::id::NodeId;
 use crate::protocol::rate_limit::{RateLimiter, RateLimits};
@@ -42,6 +43,12 @@ pub struct ServerConfig {
     /// pending candidate, then in its replacement cache. See
     /// [`DEFAULT_EVICTION_PING_AFTER`].
     pub eviction_ping_after: Duration,
+    /// BEP 42: a querier whose id does not match its (public) IP may join
+    /// the routing table only where there is room; it never makes a full
+    /// bucket ping its oldest contact to take that contact's place. Off by
+    /// default, as in libtorrent (`dht_prefer_verified_node_ids`), because
+    /// most of the deployed DHT's ids are not BEP 42 ids.
+    pub prefer_verified_ids: bool,
 }
 
 /// Default of [`ServerConfig::eviction_ping_after`].
@@ -61,6 +68,7 @@ impl Default for ServerConfig {
             storage: StorageLimits::default(),
             rate: RateLimits::default(),
             eviction_ping_after: DEFAULT_EVICTION_PING_AFTER,
+            prefer_verified_ids: false,
         }
     }
 }
@@ -100,6 +108,18 @@ pub struct ServerStats {
     /// Not queries: eviction pings not asked for because the oldest contact
     /// of the full bucket was heard from more recently than that.
     pub eviction_pings_skipped: u64,
+    /// Not a way of handling: queries past the rate limit and the own-id
+    /// check whose sender's id satisfies BEP 42 for its IP.
+    pub bep42_verified: u64,
+    /// Of the same queries: ids that do not satisfy BEP 42 for their
+    /// (public) IP.
+    pub bep42_unverified: u64,
+    /// Of the same queries: senders on loopback, link-local or private
+    /// addresses, which BEP 42 exempts from the check.
+    pub bep42_exempt: u64,
+    /// Not queries: eviction pings not asked for because the newcomer's id
+    /// is not verified and [`ServerConfig::prefer_verified_ids`] is on.
+    pub eviction_pings_unverified: u64,
 }
 
 /// What to do after a query.
@@ -141,6 +161,7 @@ impl Handled {
 pub struct Server {
     local: NodeId,
     eviction_ping_after: Duration,
+    prefer_verified_ids: bool,
     tokens: TokenIssuer,
     storage: Storage,
     limiter: RateLimiter,
@@ -154,6 +175,7 @@ impl Server {
         Server {
             local,
             eviction_ping_after: config.eviction_ping_after,
+            prefer_verified_ids: config.prefer_verified_ids,
             tokens: TokenIssuer::new(secret_seed, now),
             storage: Storage::new(config.storage),
             limiter: RateLimiter::new(config.rate),
@@ -235,10 +257,25 @@ impl Server {
             tracing::debug!(%from, "query dropped: it carries this node's own id");
             return Handled::drop_it();
         }
+        let verdict = bep42::verdict(&query.id, *from.ip());
+        match verdict {
+            Verdict::Verified => self.stats.bep42_verified += 1,
+            Verdict::Unverified => {
+                self.stats.bep42_unverified += 1;
+                tracing::debug!(%from, id = %query.id, "query's id does not satisfy BEP 42 for its IP");
+            }
+            Verdict::Exempt => self.stats.bep42_exempt += 1,
+        }
         let ping = if read_only {
             None
         } else {
-            self.learn(table, Contact::new(query.id, from), &query.method, now)
+            self.learn(
+                table,
+                Contact::new(query.id, from),
+                &query.method,
+                verdict,
+                now,
+            )
         };
         let k = table.config().k;
         let body = match query.method {
@@ -378,6 +415,7 @@ impl Server {
         table: &mut RoutingTable,
         querier: Contact,
         method: &Method,
+        verdict: Verdict,
         now: Time,
     ) -> Option<Contact> {
         let inserts = matches!(
@@ -400,6 +438,14 @@ impl Server {
             // the ping would have told. The newcomer loses, as the rule says.
             table.on_ping_result(&oldest, true, now);
             self.stats.eviction_pings_skipped += 1;
+            return None;
+        }
+        if self.prefer_verified_ids && verdict == Verdict::Unverified {
+            // An unverified id does not get to push a contact out: the
+            // oldest stays, as if it had answered, and the newcomer waits
+            // in the replacement cache.
+            table.on_ping_result(&oldest, true, now);
+            self.stats.eviction_pings_unverified += 1;
             return None;
         }
         self.stats.eviction_pings += 1;
@@ -476,6 +522,82 @@ mod tests {
             self.response(from, 1, get)
                 .token
                 .expect("get hands out a token")
+        }
+    }
+
+    /// Node ids in this node's farthest bucket (their first bit differs
+    /// from its id's), where `fill` puts k = 2 contacts heard long ago.
+    fn far_bucket_server(prefer_verified_ids: bool) -> (Server, RoutingTable, NodeId) {
+        let config = ServerConfig {
+            prefer_verified_ids,
+            ..ServerConfig::default()
+        };
+        let routing = RoutingConfig {
+            k: 2,
+            ..RoutingConfig::default()
+        };
+        let server = Server::new(id(ME), config, [7; 32], Time::ZERO);
+        let mut table = RoutingTable::new(id(ME), routing, Time::ZERO);
+        let mut far = id(ME);
+        far.0[0] ^= 0x80;
+        for n in 1..=2u8 {
+            far.0[19] = n;
+            let _ = table.update(Contact::new(far, addr(5000 + u16::from(n))), ms(0));
+        }
+        (server, table, far)
+    }
+
+    /// A BEP 42 id for `ip` that falls in the far bucket.
+    fn verified_far_id(ip: Ipv4Addr) -> NodeId {
+        use rand::SeedableRng;
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(3);
+        (0..1000)
+            .map(|_| bep42::id_for(ip, &mut rng))
+            .find(|c| (c.0[0] ^ id(ME).0[0]) & 0x80 != 0)
+            .expect("one of the eight prefixes of an IP falls in the far bucket")
+    }
+
+    #[test]
+    fn bep42_ids_are_counted_and_with_preference_only_verified_ones_push_a_contact_out() {
+        let public = SocketAddrV4::new(Ipv4Addr::new(124, 31, 75, 21), 6881);
+        let find = || Method::FindNode { target: id(9) };
+        let ask = |server: &mut Server, table: &mut RoutingTable, from, sender| {
+            let query = Query {
+                id: sender,
+                method: find(),
+            };
+            // Twenty minutes on: the bucket's contacts are questionable.
+            server.handle(table, from, b"tx".to_vec(), false, query, ms(20 * 60_000))
+        };
+        // Each case on a fresh server whose far bucket is full of
+        // questionable contacts: (prefer verified ids, from, id, whether a
+        // ping is asked, the counters it leaves).
+        let (_, _, far) = far_bucket_server(false);
+        let mut unverified = far;
+        unverified.0[19] = 3;
+        assert!(!bep42::is_valid(&unverified, *public.ip()));
+        let verified = verified_far_id(*public.ip());
+        let cases = [
+            (true, public, unverified, false, (0, 1, 0, 1)),
+            (true, public, verified, true, (1, 0, 0, 0)),
+            (true, addr(4000), unverified, true, (0, 0, 1, 0)),
+            (false, public, unverified, true, (0, 1, 0, 0)),
+        ];
+        for (prefer, from, sender, pings, counts) in cases {
+            let (mut server, mut table, _) = far_bucket_server(prefer);
+            let handled = ask(&mut server, &mut table, from, sender);
+            assert_eq!(handled.ping.is_some(), pings, "{prefer} {from} {sender}");
+            let s = server.stats();
+            assert_eq!(
+                (
+                    s.bep42_verified,
+                    s.bep42_unverified,
+                    s.bep42_exempt,
+                    s.eviction_pings_unverified
+                ),
+                counts,
+                "{prefer} {from} {sender}"
+            );
         }
     }
 
