@@ -218,10 +218,11 @@ pub struct SwarmCommand {
     /// --ip-per-node, every node listens on base-port).
     #[arg(long, default_value_t = 7000)]
     base_port: u16,
-    /// Give node i its own loopback address, 127.0.0.2 + i, instead of
-    /// 127.0.0.1 and a port of its own: per-IP limits (kadlab's rate limit,
-    /// libtorrent's DoS blocker) then see one host per node, as between
-    /// real hosts. Linux routes all of 127.0.0.0/8 to lo without set-up.
+    /// Give node i its own loopback address in a /24 of its own,
+    /// 127.0.(i+1).2, instead of 127.0.0.1 and a port of its own: per-IP
+    /// limits (kadlab's rate limit, libtorrent's DoS blocker and its one
+    /// node per /24) then see one host per node, as between real hosts.
+    /// Linux routes all of 127.0.0.0/8 to lo without set-up.
     #[arg(long)]
     ip_per_node: bool,
     /// Seed for the nodes' ids (node i uses seed + i).

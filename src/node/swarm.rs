@@ -21,19 +21,17 @@ pub enum SwarmAddresses {
     /// libtorrent's DoS blocker) then sees the whole swarm as one host.
     #[default]
     OneIp,
-    /// Node i on its own loopback IP, 127.0.0.2 + i (Linux routes all of
-    /// 127.0.0.0/8 to `lo`, so no set-up is needed), every node at the base
-    /// port: per-IP rules see one host per node, as between real hosts.
+    /// Node i on its own loopback IP in a /24 of its own, 127.0.(i+1).2
+    /// then 127.1.0.2 and on (Linux routes all of 127.0.0.0/8 to `lo`, so
+    /// no set-up is needed), every node at the base port: per-IP rules see
+    /// one host per node, as between real hosts, and so do rules that
+    /// allow one node per /24 (libtorrent's `dht_restrict_routing_ips`).
     IpPerNode,
 }
 
-/// The first loopback address [`SwarmAddresses::IpPerNode`] hands out:
-/// 127.0.0.1 stays free for the user's own commands.
-const FIRST_NODE_IP: Ipv4Addr = Ipv4Addr::new(127, 0, 0, 2);
-
-/// Most nodes [`SwarmAddresses::IpPerNode`] can place: 127.0.0.2 up to
-/// 127.255.255.254.
-pub const MAX_IP_PER_NODE: usize = (1 << 24) - 3;
+/// Most nodes [`SwarmAddresses::IpPerNode`] can place: one per /24 of
+/// 127.0.0.0/8 but the first, 127.0.0.0/24, which stays the user's own.
+pub const MAX_IP_PER_NODE: usize = (1 << 16) - 1;
 
 impl SwarmAddresses {
     /// Node `i`'s address of a swarm of `n` based at `base`.
@@ -55,10 +53,11 @@ impl SwarmAddresses {
             SwarmAddresses::IpPerNode => {
                 if n > MAX_IP_PER_NODE {
                     return Err(refuse(format!(
-                        "{n} nodes do not fit in 127.0.0.2..127.255.255.254; use at most {MAX_IP_PER_NODE}"
+                        "{n} nodes do not fit in one /24 each of 127.0.0.0/8; use at most {MAX_IP_PER_NODE}"
                     )));
                 }
-                let ip = Ipv4Addr::from(u32::from(FIRST_NODE_IP) + i as u32);
+                let subnet = (i + 1) as u32;
+                let ip = Ipv4Addr::from(u32::from(Ipv4Addr::new(127, 0, 0, 2)) + (subnet << 8));
                 Ok(SocketAddrV4::new(ip, base.port()))
             }
         }

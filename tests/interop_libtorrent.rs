@@ -1,0 +1,128 @@
+//! Real libtorrent (2.0, through the distribution's Python bindings, which
+//! CI installs) against a kadlab swarm on loopback, twice: with every node
+//! on 127.0.0.1 (libtorrent's one-node-per-IP rules and DoS blocker lifted,
+//! as no real network would need), and with one loopback address per node
+//! (`SwarmAddresses::IpPerNode`) and libtorrent's defaults. Each time
+//! libtorrent joins, gets the immutable item a kadlab node stored, and
+//! stores its own, answered by every node it asks; kadlab then gets that.
+//! The driver is `tests/interop/libtorrent_peer.py`.
+
+use std::net::{Ipv4Addr, SocketAddrV4};
+use std::process::Command;
+use std::time::Duration;
+
+use kadlab::id::NodeId;
+use kadlab::node::{NodeConfig, Swarm, SwarmAddresses};
+
+const NODES: usize = 12;
+/// The Python with the distribution's libtorrent bindings (a pyenv or
+/// virtualenv `python3` on the PATH would not have them).
+const PYTHON: &str = "/usr/bin/python3";
+/// libtorrent stores an item on at most this many of the closest nodes.
+const LIBTORRENT_PUT_NODES: u64 = 8;
+
+fn field<'a>(lines: &'a [serde_json::Value], key: &str) -> &'a serde_json::Value {
+    lines
+        .iter()
+        .find_map(|l| l.get(key).map(|_| l))
+        .unwrap_or_else(|| panic!("libtorrent printed no {key:?}: {lines:?}"))
+}
+
+async fn libtorrent_against(addresses: SwarmAddresses) {
+    let template = NodeConfig {
+        seed: Some(11),
+        request_timeout: Duration::from_millis(500),
+        ..NodeConfig::default()
+    };
+    let swarm = Swarm::start_at(
+        NODES,
+        SocketAddrV4::new(Ipv4Addr::LOCALHOST, 0),
+        &template,
+        addresses,
+    )
+    .await
+    .expect("the swarm starts on loopback");
+    let ours = b"hello from kadlab".to_vec();
+    let put = swarm.nodes[3]
+        .put(ours.clone())
+        .await
+        .expect("kadlab stores its item");
+    let bootstrap = swarm.nodes[0].contact().addr.to_string();
+    let one_ip = addresses == SwarmAddresses::OneIp;
+    let theirs = format!("hello from libtorrent, {addresses:?}");
+    let target = put.target.to_string();
+    let out = tokio::task::spawn_blocking({
+        let theirs = theirs.clone();
+        move || {
+            let mut command = Command::new(PYTHON);
+            command
+                .arg(concat!(
+                    env!("CARGO_MANIFEST_DIR"),
+                    "/tests/interop/libtorrent_peer.py"
+                ))
+                .args([
+                    "--bootstrap",
+                    &bootstrap,
+                    "--get",
+                    &target,
+                    "--put",
+                    &theirs,
+                ]);
+            if one_ip {
+                command.arg("--one-ip");
+            }
+            command
+                .output()
+                .expect("/usr/bin/python3 runs (apt-get install python3-libtorrent)")
+        }
+    })
+    .await
+    .expect("the driver's thread");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{addresses:?}: libtorrent's driver failed (apt-get install python3-libtorrent): {stdout} {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lines: Vec<serde_json::Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("the driver prints JSON lines"))
+        .collect();
+    let joined = field(&lines, "joined")["joined"].as_u64().unwrap_or(0);
+    assert!(
+        joined >= 4,
+        "{addresses:?}: libtorrent's table holds {joined} nodes"
+    );
+    assert_eq!(
+        field(&lines, "got")["value"].as_str(),
+        Some("hello from kadlab"),
+        "{addresses:?}"
+    );
+    let stored = field(&lines, "put");
+    assert_eq!(
+        stored["success"].as_u64(),
+        Some(LIBTORRENT_PUT_NODES),
+        "{addresses:?}: not every node libtorrent asked stored its item: {stored}"
+    );
+    let their_target: NodeId = stored["put"]
+        .as_str()
+        .and_then(|t| t.parse().ok())
+        .expect("the put's target in hex");
+    assert_eq!(their_target, NodeId::of_immutable_value(theirs.as_bytes()));
+    let got = swarm.nodes[7].get(their_target).await;
+    assert_eq!(
+        got.value.as_deref(),
+        Some(theirs.as_bytes()),
+        "{addresses:?}"
+    );
+    eprintln!(
+        "{addresses:?}: libtorrent joined with {joined} nodes; its put stored on {}",
+        stored["success"]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn libtorrent_joins_gets_and_puts_on_one_ip_and_on_an_ip_per_node() {
+    libtorrent_against(SwarmAddresses::OneIp).await;
+    libtorrent_against(SwarmAddresses::IpPerNode).await;
+}
