@@ -96,6 +96,19 @@ fn put_get_and_lookup_against_a_swarm_process_then_ctrl_c_stops_it() {
     assert!(get.status.success(), "{}", stderr(&get));
     assert_eq!(stdout(&get).trim(), "Hello World!");
 
+    // announce, then peers finds the announcing host on the given port.
+    let torrent = "00000000000000000000000000000000000000ab";
+    let announce = kadlab(&["announce", torrent, "--port", "5555", "--bootstrap", &b]);
+    assert!(announce.status.success(), "{}", stderr(&announce));
+    assert!(
+        stderr(&announce).contains("announced to 12 nodes"),
+        "{}",
+        stderr(&announce)
+    );
+    let peers = kadlab(&["peers", torrent, "--bootstrap", &b]);
+    assert!(peers.status.success(), "{}", stderr(&peers));
+    assert_eq!(stdout(&peers).trim(), "127.0.0.1:5555");
+
     let missing = kadlab(&[
         "get",
         "0000000000000000000000000000000000000001",

@@ -5,6 +5,8 @@
 //! (`SwarmAddresses::IpPerNode`) and libtorrent's defaults. Each time
 //! libtorrent joins, gets the immutable item a kadlab node stored, and
 //! stores its own, answered by every node it asks; kadlab then gets that.
+//! Then the same both ways for peers: libtorrent's `get_peers` finds the
+//! port a kadlab node announced, and kadlab's finds libtorrent's announce.
 //! The driver is `tests/interop/libtorrent_peer.py`.
 
 use std::net::{Ipv4Addr, SocketAddrV4};
@@ -47,7 +49,13 @@ async fn libtorrent_against(addresses: SwarmAddresses) {
         .put(ours.clone())
         .await
         .expect("kadlab stores its item");
+    let ours_hash = NodeId::from_sha1(format!("kadlab's torrent, {addresses:?}").as_bytes());
+    let theirs_hash = NodeId::from_sha1(format!("libtorrent's torrent, {addresses:?}").as_bytes());
+    let announcer = &swarm.nodes[5];
+    let announced = announcer.announce(ours_hash, 6999).await;
+    assert!(announced.announced_at.len() >= 8, "{announced:?}");
     let bootstrap = swarm.nodes[0].contact().addr.to_string();
+    let (ours_hex, theirs_hex) = (ours_hash.to_string(), theirs_hash.to_string());
     let one_ip = addresses == SwarmAddresses::OneIp;
     let theirs = format!("hello from libtorrent, {addresses:?}");
     let target = put.target.to_string();
@@ -67,6 +75,10 @@ async fn libtorrent_against(addresses: SwarmAddresses) {
                     &target,
                     "--put",
                     &theirs,
+                    "--peers-of",
+                    &ours_hex,
+                    "--announce",
+                    &theirs_hex,
                 ]);
             if one_ip {
                 command.arg("--one-ip");
@@ -115,9 +127,30 @@ async fn libtorrent_against(addresses: SwarmAddresses) {
         Some(theirs.as_bytes()),
         "{addresses:?}"
     );
+    // Peers, both ways.
+    let ours_peer = format!("{}:6999", announcer.contact().addr.ip());
+    let peers = field(&lines, "peers")["peers"].clone();
+    assert!(
+        peers
+            .as_array()
+            .is_some_and(|p| p.iter().any(|p| p.as_str() == Some(ours_peer.as_str()))),
+        "{addresses:?}: libtorrent's get_peers found {peers}, not {ours_peer}"
+    );
+    let port = field(&lines, "announced")["port"]
+        .as_u64()
+        .and_then(|p| u16::try_from(p).ok())
+        .expect("the port libtorrent announced");
+    let found = swarm.nodes[9].get_peers(theirs_hash).await;
+    let theirs_peer = SocketAddrV4::new(Ipv4Addr::LOCALHOST, port);
+    assert!(
+        found.peers.contains(&theirs_peer),
+        "{addresses:?}: kadlab's get_peers found {:?}, not libtorrent's {theirs_peer}",
+        found.peers
+    );
     eprintln!(
-        "{addresses:?}: libtorrent joined with {joined} nodes; its put stored on {}",
-        stored["success"]
+        "{addresses:?}: libtorrent joined with {joined} nodes; its put stored on {}; \
+         its get_peers found {peers}; kadlab's found {:?}",
+        stored["success"], found.peers
     );
 }
 

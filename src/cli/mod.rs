@@ -54,6 +54,12 @@ enum Command {
     Put(net::PutCommand),
     /// Find a BEP 44 immutable item by its target.
     Get(net::GetCommand),
+    /// Announce that this host serves a torrent on a port (BEP 5
+    /// announce_peer to the k nodes closest to its info-hash).
+    Announce(net::AnnounceCommand),
+    /// List the peers the DHT knows for a torrent's info-hash (BEP 5
+    /// get_peers), one IP:PORT a line.
+    Peers(net::PeersCommand),
     /// Run N nodes on 127.0.0.1 in one process, to try commands against.
     Swarm(net::SwarmCommand),
     /// Drive every strategy and the bootstrap through loss, deaths, garbage,
@@ -92,6 +98,8 @@ pub fn main() -> ExitCode {
         Command::Lookup(args) => net::lookup(args),
         Command::Put(args) => net::put(args),
         Command::Get(args) => net::get(args),
+        Command::Announce(args) => net::announce(args),
+        Command::Peers(args) => net::peers(args),
         Command::Swarm(args) => net::swarm(args),
         Command::Stress(args) => stress::run(args),
         Command::BenchScale(args) => bench_scale::run(args),

@@ -208,6 +208,28 @@ pub struct GetCommand {
     node: NodeArgs,
 }
 
+/// Flags of `kadlab announce`.
+#[derive(Args, Debug)]
+pub struct AnnounceCommand {
+    /// The torrent's info-hash, 40 hex digits.
+    info_hash: NodeId,
+    /// The port this host serves the torrent on; the DHT records it with
+    /// the address the announce comes from.
+    #[arg(long)]
+    port: u16,
+    #[command(flatten)]
+    node: NodeArgs,
+}
+
+/// Flags of `kadlab peers`.
+#[derive(Args, Debug)]
+pub struct PeersCommand {
+    /// The torrent's info-hash, 40 hex digits.
+    info_hash: NodeId,
+    #[command(flatten)]
+    node: NodeArgs,
+}
+
 /// Flags of `kadlab swarm`.
 #[derive(Args, Debug)]
 pub struct SwarmCommand {
@@ -425,6 +447,52 @@ pub fn get(args: &GetCommand) -> Result<()> {
                 args.target
             ),
         }
+    })
+}
+
+/// `kadlab announce`: announce a torrent to the nodes closest to it.
+pub fn announce(args: &AnnounceCommand) -> Result<()> {
+    init_logging("warn");
+    runtime()?.block_on(async {
+        let node = join(&args.node).await?;
+        let report = node.announce(args.info_hash, args.port).await;
+        for (contact, why) in &report.failed {
+            eprintln!(
+                "  not announced to {} ({}): {why}",
+                contact.id, contact.addr
+            );
+        }
+        if report.announced_at.is_empty() {
+            bail!(
+                "no node took the announce ({} refused or did not answer)",
+                report.failed.len()
+            );
+        }
+        eprintln!(
+            "announced to {} nodes ({} failed) after a lookup of {} RPCs",
+            report.announced_at.len(),
+            report.failed.len(),
+            report.lookup_requests
+        );
+        Ok(())
+    })
+}
+
+/// `kadlab peers`: print the peers the DHT knows for a torrent.
+pub fn peers(args: &PeersCommand) -> Result<()> {
+    init_logging("warn");
+    runtime()?.block_on(async {
+        let node = join(&args.node).await?;
+        let report = node.get_peers(args.info_hash).await;
+        eprintln!(
+            "{} peers after {} RPCs",
+            report.peers.len(),
+            report.lookup.stats.requests
+        );
+        for peer in &report.peers {
+            println!("{peer}");
+        }
+        Ok(())
     })
 }
 

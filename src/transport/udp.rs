@@ -238,25 +238,38 @@ pub fn method_of(request: Request) -> Method {
     }
 }
 
-#[async_trait]
-impl Transport for UdpRpc {
-    /// Sends over UDP. A node that answers under another id than the one the
-    /// contact was learned with is a different node (restarted, or the
-    /// address was reused), so its answer is refused: a lookup must never
-    /// credit one node's reply to another's id.
-    async fn request(&self, to: Contact, request: Request) -> Result<Response, TransportError> {
-        let mut answer = self.query(to.addr, method_of(request)).await?;
+impl UdpRpc {
+    /// Send `method` to `to` and return the answer's body, refused if it
+    /// comes under another id than `to`'s: a node that answers under
+    /// another id than the one the contact was learned with is a different
+    /// node (restarted, or the address was reused), and a lookup must never
+    /// credit one node's reply to another's id. The requester itself is
+    /// taken out of the answer's nodes (`mainline` hands it back, even
+    /// under another id), since asking ourselves would only waste a request.
+    pub async fn request_method(
+        &self,
+        to: Contact,
+        method: Method,
+    ) -> Result<ResponseBody, TransportError> {
+        let mut answer = self.query(to.addr, method).await?;
         if answer.id != to.id {
             return Err(TransportError::BadResponse(format!(
                 "answered as {} instead of {}",
                 answer.id, to.id
             )));
         }
-        // Some nodes hand back the requester itself (`mainline` does, even
-        // under another id); asking ourselves would only waste a request.
         answer
             .nodes
             .retain(|c| Some(SocketAddr::V4(c.addr)) != self.local_addr);
+        Ok(answer)
+    }
+}
+
+#[async_trait]
+impl Transport for UdpRpc {
+    /// Sends over UDP ([`UdpRpc::request_method`]).
+    async fn request(&self, to: Contact, request: Request) -> Result<Response, TransportError> {
+        let answer = self.request_method(to, method_of(request)).await?;
         Ok(Response {
             id: answer.id,
             contacts: answer.nodes,

@@ -7,6 +7,8 @@ what the test asks, printing one JSON object per line on stdout:
   {"joined": N}                        once its routing table holds N nodes
   {"got": TARGET, "value": TEXT}       the immutable item kadlab stored
   {"put": TARGET, "success": N}        its own immutable item, stored on N nodes
+  {"peers": ["IP:PORT", ...]}          what get_peers found for --peers-of
+  {"announced": HASH, "port": P}       once it announced --announce on port P
 
 Every wait has a deadline; on one it prints {"error": ...} and exits 1.
 """
@@ -14,6 +16,7 @@ Every wait has a deadline; on one it prints {"error": ...} and exits 1.
 import argparse
 import json
 import sys
+import tempfile
 import time
 import warnings
 
@@ -49,6 +52,8 @@ def main():
     parser.add_argument("--one-ip", action="store_true")
     parser.add_argument("--get", required=True, help="target kadlab stored")
     parser.add_argument("--put", required=True, help="value to store")
+    parser.add_argument("--peers-of", required=True, help="info-hash kadlab announced")
+    parser.add_argument("--announce", required=True, help="info-hash to announce")
     parser.add_argument("--min-nodes", type=int, default=4)
     args = parser.parse_args()
 
@@ -111,6 +116,35 @@ def main():
     if success is None:
         fail("no dht_put_alert for libtorrent's item")
     say(put=put_target, success=success)
+
+    session.dht_get_peers(lt.sha1_hash(bytes.fromhex(args.peers_of)))
+
+    def peers(alert):
+        if isinstance(alert, lt.dht_get_peers_reply_alert) and str(alert.info_hash) == args.peers_of:
+            return [f"{ip}:{port}" for ip, port in alert.peers()]
+        return None
+
+    found = wait_for(session, 20, peers)
+    if found is None:
+        fail("no dht_get_peers_reply_alert for kadlab's announce")
+    say(peers=found)
+
+    # The bindings cannot build the flags session.dht_announce takes, so
+    # libtorrent announces the way a client does: it adds the torrent (a
+    # magnet link, nothing to download from anyone) and announces it to
+    # the DHT on its listen port.
+    params = lt.parse_magnet_uri(f"magnet:?xt=urn:btih:{args.announce}")
+    params.save_path = tempfile.mkdtemp(prefix="kadlab-libtorrent-")
+    session.add_torrent(params)
+
+    def announced(alert):
+        if isinstance(alert, lt.dht_reply_alert):
+            return True
+        return None
+
+    if wait_for(session, 20, announced) is None:
+        fail("no dht_reply_alert for libtorrent's own announce")
+    say(announced=args.announce, port=session.listen_port())
 
 
 if __name__ == "__main__":
