@@ -343,3 +343,59 @@ async fn immutable_items_cross_both_ways() {
     }
     net.assert_clean();
 }
+
+/// BEP 44 mutable items, both ways: kadlab signs and stores, every
+/// `mainline` node reads and verifies it; `mainline` signs and stores,
+/// every kadlab node reads and verifies it, and a higher `seq` stored by
+/// `mainline` replaces the one before, as kadlab then reads.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn mutable_items_cross_both_ways() {
+    let net = Mixed::start(400).await;
+
+    // kadlab put → mainline get.
+    let seed = [21u8; 32];
+    let put = net.kadlab[1]
+        .put_mutable(&seed, b"kadlab", b"signed by kadlab".to_vec(), None)
+        .await
+        .expect("small value");
+    assert_eq!(put.seq, 1);
+    assert!(put.put.failed.is_empty(), "{:?}", put.put.failed);
+    for (m, dht) in net.mainline.iter().enumerate() {
+        let got = dht
+            .get_mutable_most_recent(&put.key, Some(b"kadlab"))
+            .await
+            .unwrap_or_else(|| panic!("mainline {m} found no item"));
+        assert_eq!(
+            (got.value(), got.seq()),
+            (&b"signed by kadlab"[..], 1),
+            "mainline {m}"
+        );
+    }
+
+    // mainline put → kadlab get, then a higher seq replaces it.
+    let signer = ed25519_dalek::SigningKey::from_bytes(&[42u8; 32]);
+    let key = signer.verifying_key().to_bytes();
+    for (seq, value) in [
+        (1, &b"signed by mainline"[..]),
+        (2, &b"signed again, seq 2"[..]),
+    ] {
+        let item = mainline::MutableItem::new(signer.clone(), value, seq, Some(b"ml"));
+        net.mainline[2]
+            .put_mutable(item, None)
+            .await
+            .expect("mainline put");
+        for (k, node) in net.kadlab.iter().enumerate() {
+            let got = node.get_mutable(&key, b"ml").await;
+            let item = got
+                .item
+                .unwrap_or_else(|| panic!("kadlab {k} found no item at seq {seq}"));
+            assert_eq!(
+                (item.value.as_slice(), item.seq),
+                (value, seq),
+                "kadlab {k}"
+            );
+            assert_eq!(got.rejected, 0);
+        }
+    }
+    net.assert_clean();
+}

@@ -21,10 +21,11 @@ use std::net::{Ipv4Addr, SocketAddrV4};
 
 use kadlab::contact::Contact;
 use kadlab::id::NodeId;
+use kadlab::protocol::MutableItem;
 use kadlab::wire::bencode::{BencodeError, Value, MAX_DEPTH, MAX_DICT_ENTRIES};
 use kadlab::wire::krpc::{
-    Body, KrpcError, Malformed, Message, Method, Query, ResponseBody, ERROR_METHOD_UNKNOWN,
-    ERROR_PROTOCOL,
+    Body, KrpcError, Malformed, Message, Method, MutableFields, Query, ResponseBody,
+    ERROR_METHOD_UNKNOWN, ERROR_PROTOCOL,
 };
 use proptest::prelude::*;
 use proptest::sample::Index;
@@ -181,7 +182,39 @@ fn method() -> impl Strategy<Value = Method> {
                 target,
             }
         ),
+        (
+            any::<[u8; 32]>(),
+            bytes(64),
+            any::<i64>(),
+            bytes(64),
+            bytes(12),
+            proptest::option::of(any::<i64>()),
+        )
+            .prop_map(|(seed, salt, seq, value, token, cas)| Method::PutMutable {
+                item: MutableItem::sign(&seed, &salt, seq, &value),
+                token,
+                cas,
+            }),
     ]
+}
+
+fn mutable_fields() -> impl Strategy<Value = MutableFields> {
+    (
+        any::<[u8; 32]>(),
+        any::<[u8; 32]>(),
+        any::<[u8; 32]>(),
+        any::<i64>(),
+    )
+        .prop_map(|(key, sig_a, sig_b, seq)| {
+            let mut signature = [0u8; 64];
+            signature[..32].copy_from_slice(&sig_a);
+            signature[32..].copy_from_slice(&sig_b);
+            MutableFields {
+                key,
+                signature,
+                seq,
+            }
+        })
 }
 
 fn body() -> impl Strategy<Value = Body> {
@@ -194,14 +227,16 @@ fn body() -> impl Strategy<Value = Body> {
             proptest::collection::vec(routable_addr(), 0..8),
             proptest::option::of(bytes(12)),
             proptest::option::of(bytes(64)),
+            proptest::option::of(mutable_fields()),
         )
-            .prop_map(|(id, nodes, values, token, value)| {
+            .prop_map(|(id, nodes, values, token, value, mutable)| {
                 Body::Response(ResponseBody {
                     id,
                     nodes,
                     values,
                     token,
                     value,
+                    mutable,
                 })
             }),
         (any::<i64>(), "\\PC{0,24}")

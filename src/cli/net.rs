@@ -6,7 +6,7 @@
 
 use std::io::IsTerminal;
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4, ToSocketAddrs};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
@@ -19,6 +19,7 @@ use crate::config::ConfigFile;
 use crate::id::NodeId;
 use crate::lookup::{Budget, LookupMode, LookupOutcome, StrategyName};
 use crate::node::{BootstrapReport, Node, NodeConfig, Swarm, SwarmAddresses};
+use crate::protocol::mutable::{hex, MAX_SALT_LEN};
 
 /// A `HOST:PORT` resolved to its first IPv4 address.
 fn ipv4_address(s: &str) -> Result<SocketAddrV4, String> {
@@ -193,8 +194,22 @@ pub struct LookupCommand {
 /// Flags of `kadlab put`.
 #[derive(Args, Debug)]
 pub struct PutCommand {
-    /// The value to store (at most 1000 bytes), as a BEP 44 immutable item.
+    /// The value to store (at most 1000 bytes), as a BEP 44 immutable item
+    /// (or a mutable one, with --mutable).
     value: String,
+    /// Store a BEP 44 mutable item signed with the ed25519 key in this file
+    /// (its 32-byte secret seed as 64 hex digits); a file that does not
+    /// exist yet is created with a new key. Prints the target; the public
+    /// key goes to stderr, for `get --mutable`.
+    #[arg(long, value_name = "KEYFILE")]
+    mutable: Option<PathBuf>,
+    /// The salt of a mutable item (at most 64 bytes): one key, many items.
+    #[arg(long, requires = "mutable")]
+    salt: Option<String>,
+    /// The sequence number of a mutable item; by default one more than the
+    /// highest the DHT holds (1 for a new item).
+    #[arg(long, requires = "mutable")]
+    seq: Option<i64>,
     #[command(flatten)]
     node: NodeArgs,
 }
@@ -203,7 +218,15 @@ pub struct PutCommand {
 #[derive(Args, Debug)]
 pub struct GetCommand {
     /// The item's key (the target `put` printed), 40 hex digits.
-    target: NodeId,
+    #[arg(required_unless_present = "mutable", conflicts_with = "mutable")]
+    target: Option<NodeId>,
+    /// Get the BEP 44 mutable item of this ed25519 public key (64 hex
+    /// digits, as `put --mutable` printed it), checking its signature.
+    #[arg(long, value_name = "PUBKEY", value_parser = public_key_arg)]
+    mutable: Option<[u8; 32]>,
+    /// The salt the mutable item was stored under.
+    #[arg(long, requires = "mutable")]
+    salt: Option<String>,
     #[command(flatten)]
     node: NodeArgs,
 }
@@ -404,11 +427,25 @@ pub fn put(args: &PutCommand) -> Result<()> {
     init_logging("warn");
     let value = args.value.as_bytes().to_vec();
     if value.len() > crate::protocol::MAX_VALUE_LEN {
-        return Err(crate::node::PutError::TooLarge(value.len()).into());
+        return Err(usage(crate::node::PutError::TooLarge(value.len())));
     }
+    let salt = args.salt.as_deref().unwrap_or("").as_bytes().to_vec();
+    if salt.len() > MAX_SALT_LEN {
+        return Err(usage(crate::node::PutError::SaltTooLong(salt.len())));
+    }
+    let seed = match &args.mutable {
+        Some(file) => Some(key_file(file)?),
+        None => None,
+    };
     runtime()?.block_on(async {
         let node = join(&args.node).await?;
-        let report = node.put(value).await?;
+        let (report, mutable) = match seed {
+            Some(seed) => {
+                let m = node.put_mutable(&seed, &salt, value, args.seq).await?;
+                (m.put, Some((m.key, m.seq)))
+            }
+            None => (node.put(value).await?, None),
+        };
         for (contact, why) in &report.failed {
             eprintln!("  not stored at {} ({}): {why}", contact.id, contact.addr);
         }
@@ -424,9 +461,74 @@ pub fn put(args: &PutCommand) -> Result<()> {
             report.failed.len(),
             report.lookup_requests
         );
+        if let Some((key, seq)) = mutable {
+            eprintln!("mutable item of public key {} at seq {seq}", hex(&key));
+        }
         println!("{}", report.target);
         Ok(())
     })
+}
+
+/// The 32-byte ed25519 seed in `file` (64 hex digits), or a new one
+/// written there if the file does not exist yet.
+fn key_file(file: &Path) -> Result<[u8; 32]> {
+    match std::fs::read_to_string(file) {
+        Ok(text) => parse_hex32(text.trim()).map_err(|why| {
+            usage(anyhow::anyhow!(
+                "--mutable {}: {why}; the file holds an ed25519 secret seed as 64 hex digits (delete it to have a new key made)",
+                file.display()
+            ))
+        }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let mut seed = [0u8; 32];
+            rand::RngCore::fill_bytes(&mut ChaCha8Rng::from_entropy(), &mut seed);
+            write_secret(file, &format!("{}\n", hex(&seed))).map_err(|e| {
+                usage(anyhow::anyhow!(
+                    "--mutable {}: cannot write a new key there ({e}); give a path in a directory you can write",
+                    file.display()
+                ))
+            })?;
+            eprintln!("made a new key in {}", file.display());
+            Ok(seed)
+        }
+        Err(e) => Err(usage(anyhow::anyhow!(
+            "--mutable {}: cannot read it ({e})",
+            file.display()
+        ))),
+    }
+}
+
+/// Write `text` to a new file only its owner can read: it is a secret key.
+fn write_secret(file: &Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    options.open(file)?.write_all(text.as_bytes())
+}
+
+/// 32 bytes from 64 hex digits.
+fn parse_hex32(text: &str) -> Result<[u8; 32], String> {
+    if text.len() != 64 || !text.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(format!(
+            "{:?} is not 64 hex digits",
+            text.chars().take(70).collect::<String>()
+        ));
+    }
+    let mut out = [0u8; 32];
+    for (i, byte) in out.iter_mut().enumerate() {
+        *byte = u8::from_str_radix(&text[2 * i..2 * i + 2], 16).map_err(|e| e.to_string())?;
+    }
+    Ok(out)
+}
+
+/// `--mutable PUBKEY` of `get`.
+fn public_key_arg(text: &str) -> Result<[u8; 32], String> {
+    parse_hex32(text).map_err(|why| format!("{why}: give the public key `put --mutable` printed"))
 }
 
 /// `kadlab get`: print a value or say it was not found.
@@ -434,7 +536,29 @@ pub fn get(args: &GetCommand) -> Result<()> {
     init_logging("warn");
     runtime()?.block_on(async {
         let node = join(&args.node).await?;
-        let report = node.get(args.target).await;
+        if let Some(key) = &args.mutable {
+            let salt = args.salt.as_deref().unwrap_or("").as_bytes();
+            let report = node.get_mutable(key, salt).await;
+            let rpcs = report.lookup.stats.requests;
+            if report.rejected > 0 {
+                eprintln!("  {} answers did not verify and were ignored", report.rejected);
+            }
+            return match report.item {
+                Some(item) => {
+                    eprintln!("found seq {} after {rpcs} RPCs (signature verified)", item.seq);
+                    println!("{}", String::from_utf8_lossy(&item.value));
+                    Ok(())
+                }
+                None => bail!(
+                    "no mutable item of {} was found after {rpcs} RPCs (check the key and --salt; items expire after 2 h)",
+                    hex(key)
+                ),
+            };
+        }
+        let Some(target) = args.target else {
+            return Err(usage(anyhow::anyhow!("give a TARGET or --mutable PUBKEY")));
+        };
+        let report = node.get(target).await;
         let rpcs = report.lookup.as_ref().map_or(0, |o| o.stats.requests);
         match report.value {
             Some(value) => {
@@ -443,8 +567,7 @@ pub fn get(args: &GetCommand) -> Result<()> {
                 Ok(())
             }
             None => bail!(
-                "{} was not found after {rpcs} RPCs: nobody near it stores it (items expire after 2 h; put it again)",
-                args.target
+                "{target} was not found after {rpcs} RPCs: nobody near it stores it (items expire after 2 h; put it again)"
             ),
         }
     })

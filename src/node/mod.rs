@@ -17,7 +17,9 @@ pub use bootstrap::{
     BootstrapPhase, BootstrapProgress, BootstrapReport, DEFAULT_BOOTSTRAP_DEADLINE,
 };
 pub use swarm::{Swarm, SwarmAddresses, MAX_IP_PER_NODE};
-pub use values::{AnnounceReport, GetReport, PeersReport, PutError, PutReport};
+pub use values::{
+    AnnounceReport, GetReport, MutableGetReport, MutablePutReport, PeersReport, PutError, PutReport,
+};
 
 use std::net::{SocketAddr, SocketAddrV4};
 use std::sync::{Arc, Mutex};

@@ -18,11 +18,12 @@ use crate::contact::Contact;
 use crate::driver::{lock, run_lookup, DriverObserver};
 use crate::id::NodeId;
 use crate::lookup::{LookupConfig, LookupMode, LookupOutcome};
-use crate::protocol::MAX_VALUE_LEN;
+use crate::protocol::mutable::{public_key, target_of, MAX_SALT_LEN};
+use crate::protocol::{MutableItem, MAX_VALUE_LEN};
 use crate::protocol::{Request, Response};
 use crate::transport::udp::{method_of, UdpRpc};
 use crate::transport::{Transport, TransportError};
-use crate::wire::krpc::Method;
+use crate::wire::krpc::{Method, MutableFields};
 
 /// Why a put could not start.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -30,6 +31,9 @@ pub enum PutError {
     /// BEP 44 caps values at 1000 bytes.
     #[error("the value is {0} bytes; BEP 44 allows at most {MAX_VALUE_LEN}: store a shorter value or a hash of it")]
     TooLarge(usize),
+    /// BEP 44 caps salts at 64 bytes.
+    #[error("the salt is {0} bytes; BEP 44 allows at most {MAX_SALT_LEN}: use a shorter salt")]
+    SaltTooLong(usize),
 }
 
 /// What a put did.
@@ -43,6 +47,28 @@ pub struct PutReport {
     pub failed: Vec<(Contact, String)>,
     /// RPCs of the lookup that found the closest nodes.
     pub lookup_requests: u32,
+}
+
+/// What a mutable put did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MutablePutReport {
+    /// Where it went, as for an immutable put.
+    pub put: PutReport,
+    /// The public key it is signed with.
+    pub key: [u8; 32],
+    /// The sequence number it was stored with.
+    pub seq: i64,
+}
+
+/// What a mutable get found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MutableGetReport {
+    /// The newest verified item, if any node held one.
+    pub item: Option<MutableItem>,
+    /// Answers whose item did not verify for the key and salt.
+    pub rejected: usize,
+    /// The lookup, to the k closest nodes.
+    pub lookup: LookupOutcome,
 }
 
 /// What a `get_peers` lookup found.
@@ -85,6 +111,7 @@ struct TokenTap<'a> {
     ask: fn(NodeId) -> Method,
     tokens: Mutex<Vec<(NodeId, Vec<u8>)>>,
     peers: Mutex<Vec<SocketAddrV4>>,
+    signed: Mutex<Vec<(Vec<u8>, MutableFields)>>,
 }
 
 #[async_trait]
@@ -98,6 +125,9 @@ impl Transport for TokenTap<'_> {
             lock(&self.tokens).push((to.id, token));
         }
         lock(&self.peers).extend(answer.values);
+        if let (Some(value), Some(fields)) = (answer.value, answer.mutable) {
+            lock(&self.signed).push((value, fields));
+        }
         Ok(Response {
             id: answer.id,
             contacts: answer.nodes,
@@ -108,11 +138,38 @@ impl Transport for TokenTap<'_> {
 }
 
 /// What a lookup through a [`TokenTap`] found: the k closest nodes with
-/// the tokens they handed out, and the peers they listed.
+/// the tokens they handed out, the peers they listed, and the signed
+/// values (mutable items, not yet checked) they hold.
 struct Tapped {
     outcome: LookupOutcome,
     tokens: Vec<(NodeId, Vec<u8>)>,
     peers: Vec<SocketAddrV4>,
+    signed: Vec<(Vec<u8>, MutableFields)>,
+}
+
+impl Tapped {
+    /// The verified mutable item of `key` and `salt` with the highest seq
+    /// among the answers, and how many answers failed the check (a wrong
+    /// key or signature).
+    fn newest_item(&self, key: &[u8; 32], salt: &[u8]) -> (Option<MutableItem>, usize) {
+        let mut newest: Option<MutableItem> = None;
+        let mut rejected = 0;
+        for (value, fields) in &self.signed {
+            let item = MutableItem {
+                key: fields.key,
+                salt: salt.to_vec(),
+                seq: fields.seq,
+                value: value.clone(),
+                signature: fields.signature,
+            };
+            if item.key != *key || !item.verifies() {
+                rejected += 1;
+            } else if newest.as_ref().is_none_or(|n| item.seq > n.seq) {
+                newest = Some(item);
+            }
+        }
+        (newest, rejected)
+    }
 }
 
 /// What `mutex` holds, even if a thread panicked while holding it.
@@ -134,6 +191,7 @@ impl Node {
             ask,
             tokens: Mutex::new(Vec::new()),
             peers: Mutex::new(Vec::new()),
+            signed: Mutex::new(Vec::new()),
         };
         let mut strategy = {
             let table = lock(&inner.table);
@@ -153,6 +211,7 @@ impl Node {
             outcome,
             tokens: into_inner(tap.tokens),
             peers: into_inner(tap.peers),
+            signed: into_inner(tap.signed),
         }
     }
 
@@ -212,6 +271,74 @@ impl Node {
             "put finished"
         );
         Ok(report)
+    }
+
+    /// Store `value` as the BEP 44 mutable item of the ed25519 key whose
+    /// secret seed is `seed`, under `salt`, on the k nodes closest to its
+    /// target. Its `seq` is one more than the highest verified one the
+    /// lookup saw (1 for a new item), unless `seq` says otherwise.
+    pub async fn put_mutable(
+        &self,
+        seed: &[u8; 32],
+        salt: &[u8],
+        value: Vec<u8>,
+        seq: Option<i64>,
+    ) -> Result<MutablePutReport, PutError> {
+        if value.len() > MAX_VALUE_LEN {
+            return Err(PutError::TooLarge(value.len()));
+        }
+        if salt.len() > MAX_SALT_LEN {
+            return Err(PutError::SaltTooLong(salt.len()));
+        }
+        let key = public_key(seed);
+        let target = target_of(&key, salt);
+        let tapped = self
+            .tapped_lookup(target, |target| Method::Get { target })
+            .await;
+        let (stored, _) = tapped.newest_item(&key, salt);
+        let seq = seq.unwrap_or_else(|| stored.map_or(1, |s| s.seq.saturating_add(1)));
+        let item = MutableItem::sign(seed, salt, seq, &value);
+        let (stored_at, failed) = self
+            .write_to_result(&tapped, |token| Method::PutMutable {
+                item: item.clone(),
+                token,
+                cas: None,
+            })
+            .await;
+        tracing::info!(
+            target = %target,
+            seq,
+            stored = stored_at.len(),
+            failed = failed.len(),
+            "mutable put finished"
+        );
+        Ok(MutablePutReport {
+            put: PutReport {
+                target,
+                stored_at,
+                failed,
+                lookup_requests: tapped.outcome.stats.requests,
+            },
+            key,
+            seq,
+        })
+    }
+
+    /// Find the newest mutable item of public key `key` under `salt`: the
+    /// lookup asks the k nodes closest to SHA-1(key + salt), and of their
+    /// answers keeps those signed by `key` for that salt, the highest
+    /// `seq` first.
+    pub async fn get_mutable(&self, key: &[u8; 32], salt: &[u8]) -> MutableGetReport {
+        let target = target_of(key, salt);
+        let tapped = self
+            .tapped_lookup(target, |target| Method::Get { target })
+            .await;
+        let (item, rejected) = tapped.newest_item(key, salt);
+        MutableGetReport {
+            item,
+            rejected,
+            lookup: tapped.outcome,
+        }
     }
 
     /// The peers the nodes closest to `info_hash` know of (BEP 5

@@ -8,15 +8,20 @@
 //! address and per IP).
 
 mod message;
+pub mod mutable;
 mod rate_limit;
 mod server;
 mod storage;
 mod tokens;
 
 pub use message::{Request, Response};
+pub use mutable::MutableItem;
 pub use rate_limit::{RateLimiter, RateLimits};
 pub use server::{
-    Handled, Server, ServerConfig, ServerStats, DEFAULT_EVICTION_PING_AFTER, ERROR_VALUE_TOO_BIG,
+    Handled, Server, ServerConfig, ServerStats, DEFAULT_EVICTION_PING_AFTER, ERROR_CAS_MISMATCH,
+    ERROR_INVALID_SIGNATURE, ERROR_SALT_TOO_BIG, ERROR_SEQ_TOO_LOW, ERROR_VALUE_TOO_BIG,
 };
-pub use storage::{PutOutcome, Storage, StorageLimits, StorageStats, MAX_VALUE_LEN};
+pub use storage::{
+    MutableRefusal, PutOutcome, Storage, StorageLimits, StorageStats, MAX_VALUE_LEN,
+};
 pub use tokens::{TokenIssuer, TOKEN_LEN, TOKEN_ROTATION};

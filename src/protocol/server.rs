@@ -13,8 +13,11 @@ use serde::Serialize;
 use crate::bep42::{self, Verdict};
 use crate::contact::Contact;
 use crate::id::NodeId;
+use crate::protocol::mutable::{MutableItem, MAX_SALT_LEN};
 use crate::protocol::rate_limit::{RateLimiter, RateLimits};
-use crate::protocol::storage::{PutOutcome, Storage, StorageLimits, StorageStats, MAX_VALUE_LEN};
+use crate::protocol::storage::{
+    MutableRefusal, PutOutcome, Storage, StorageLimits, StorageStats, MAX_VALUE_LEN,
+};
 use crate::protocol::tokens::TokenIssuer;
 use crate::routing::{Heard, RoutingTable, UpdateOutcome};
 use crate::time::Time;
@@ -25,6 +28,14 @@ use crate::wire::krpc::{
 
 /// BEP 44's error code for a value larger than 1000 bytes.
 pub const ERROR_VALUE_TOO_BIG: i64 = 205;
+/// BEP 44: a mutable item's signature does not verify.
+pub const ERROR_INVALID_SIGNATURE: i64 = 206;
+/// BEP 44: a mutable item's salt is over 64 bytes.
+pub const ERROR_SALT_TOO_BIG: i64 = 207;
+/// BEP 44: `cas` is not the stored item's `seq`.
+pub const ERROR_CAS_MISMATCH: i64 = 301;
+/// BEP 44: `seq` is lower than the stored item's.
+pub const ERROR_SEQ_TOO_LOW: i64 = 302;
 
 /// Peers returned per `get_peers` answer: about what fits a 1500-byte
 /// datagram next to the nodes.
@@ -91,6 +102,12 @@ pub struct ServerStats {
     pub bad_token: u64,
     /// `put`s over 1000 bytes (answered with 205).
     pub too_big: u64,
+    /// Mutable `put`s whose signature did not verify (answered with 206).
+    pub bad_signature: u64,
+    /// Mutable `put`s whose `cas` was not the stored `seq` (301).
+    pub cas_mismatch: u64,
+    /// Mutable `put`s whose `seq` was below the stored one (302).
+    pub seq_too_low: u64,
     /// Queries dropped because of a rate limit, at either level.
     pub rate_limited: u64,
     /// Of `rate_limited`: queries whose source address (IP and port) was
@@ -143,6 +160,9 @@ impl ServerStats {
             + self.unknown_method
             + self.bad_token
             + self.too_big
+            + self.bad_signature
+            + self.cas_mismatch
+            + self.seq_too_low
             + self.own_id
             + self.malformed
     }
@@ -304,9 +324,13 @@ impl Server {
             Method::Get { target } => Ok(ResponseBody {
                 nodes: table.closest_for_reply(&target, k, now),
                 value: self.storage.get_item(target, now).map(<[u8]>::to_vec),
+                mutable: self.storage.mutable_fields(&target),
                 token: Some(self.tokens.issue(*from.ip(), now)),
                 ..self.response()
             }),
+            Method::PutMutable { item, token, cas } => {
+                self.put_mutable(from, item, &token, cas, now)
+            }
             Method::Put {
                 value,
                 token,
@@ -396,6 +420,65 @@ impl Server {
 }
 
 impl Server {
+    /// A BEP 44 mutable put: the token, then the item's own checks (salt
+    /// length, signature), then the storage's rules on `seq` and `cas`.
+    fn put_mutable(
+        &mut self,
+        from: SocketAddrV4,
+        item: MutableItem,
+        token: &[u8],
+        cas: Option<i64>,
+        now: Time,
+    ) -> Result<ResponseBody, KrpcError> {
+        self.check_token(from, token, now)?;
+        let refuse = |code: i64, message: String| Err(KrpcError { code, message });
+        if item.salt.len() > MAX_SALT_LEN {
+            self.stats.invalid_arguments += 1;
+            return refuse(
+                ERROR_SALT_TOO_BIG,
+                format!("salt is {} bytes; at most {MAX_SALT_LEN}", item.salt.len()),
+            );
+        }
+        if item.value.len() > MAX_VALUE_LEN {
+            self.stats.too_big += 1;
+            return refuse(
+                ERROR_VALUE_TOO_BIG,
+                format!(
+                    "value is {} bytes; at most {MAX_VALUE_LEN}",
+                    item.value.len()
+                ),
+            );
+        }
+        if !item.verifies() {
+            self.stats.bad_signature += 1;
+            return refuse(ERROR_INVALID_SIGNATURE, "invalid signature".into());
+        }
+        match self.storage.put_mutable(item, cas, now) {
+            Ok(PutOutcome::TooLarge) => {
+                self.stats.too_big += 1;
+                refuse(
+                    ERROR_VALUE_TOO_BIG,
+                    format!("value too large; at most {MAX_VALUE_LEN} bytes"),
+                )
+            }
+            Ok(PutOutcome::Stored | PutOutcome::Refreshed) => Ok(self.response()),
+            Err(MutableRefusal::CasMismatch) => {
+                self.stats.cas_mismatch += 1;
+                refuse(
+                    ERROR_CAS_MISMATCH,
+                    "cas does not match the stored seq".into(),
+                )
+            }
+            Err(MutableRefusal::SeqTooLow) => {
+                self.stats.seq_too_low += 1;
+                refuse(
+                    ERROR_SEQ_TOO_LOW,
+                    "seq is lower than the stored one (or equal, with another value)".into(),
+                )
+            }
+        }
+    }
+
     /// Update the querier's bucket; returns the contact to ping if its
     /// bucket is full and its least-recently-seen contact was not heard
     /// from for [`ServerConfig::eviction_ping_after`].
@@ -675,6 +758,61 @@ mod tests {
         let own = f.ask(4004, ME, Method::Ping, ms(1));
         assert_eq!(own.reply, None);
         assert_eq!(f.server.stats().own_id, 1);
+    }
+
+    /// BEP 44's rules for mutable items, in order: a signed item is stored
+    /// and served with its key, signature and seq; a bad signature is 206,
+    /// a salt over 64 bytes 207, a lower seq (or the same with another
+    /// value) 302, a `cas` that is not the stored seq 301; a higher seq
+    /// replaces the item, and the same item again only refreshes it.
+    #[test]
+    fn mutable_puts_keep_bep44s_rules() {
+        let mut f = Fixture::new();
+        let seed = [3u8; 32];
+        let item = |seq: i64, value: &[u8]| MutableItem::sign(&seed, b"salt", seq, value);
+        let put = |f: &mut Fixture, item: MutableItem, cas: Option<i64>| {
+            let token = f.token(4100);
+            let method = Method::PutMutable { item, token, cas };
+            match f.ask(4100, 1, method, ms(1)).reply.map(|m| m.body) {
+                Some(Body::Response(_)) => Ok(()),
+                Some(Body::Error(e)) => Err(e.code),
+                other => panic!("{other:?}"),
+            }
+        };
+        let target = item(1, b"one").target();
+        let get = |f: &mut Fixture| f.response(4101, 2, Method::Get { target });
+
+        assert_eq!(put(&mut f, item(5, b"five"), None), Ok(()));
+        let got = get(&mut f);
+        let fields = got.mutable.expect("k, sig and seq come with v");
+        assert_eq!(got.value.as_deref(), Some(&b"five"[..]));
+        assert_eq!((fields.key, fields.seq), (item(5, b"five").key, 5));
+        assert_eq!(fields.signature, item(5, b"five").signature);
+
+        let mut forged = item(6, b"six");
+        forged.value = b"not what was signed".to_vec();
+        assert_eq!(put(&mut f, forged, None), Err(ERROR_INVALID_SIGNATURE));
+        let salty = MutableItem::sign(&seed, &[b'x'; 65], 6, b"six");
+        assert_eq!(put(&mut f, salty, None), Err(ERROR_SALT_TOO_BIG));
+        assert_eq!(put(&mut f, item(4, b"four"), None), Err(ERROR_SEQ_TOO_LOW));
+        assert_eq!(put(&mut f, item(5, b"other"), None), Err(ERROR_SEQ_TOO_LOW));
+        assert_eq!(
+            put(&mut f, item(6, b"six"), Some(4)),
+            Err(ERROR_CAS_MISMATCH)
+        );
+        assert_eq!(get(&mut f).value.as_deref(), Some(&b"five"[..]));
+
+        assert_eq!(put(&mut f, item(5, b"five"), None), Ok(()), "a refresh");
+        assert_eq!(put(&mut f, item(6, b"six"), Some(5)), Ok(()));
+        let got = get(&mut f);
+        assert_eq!(got.value.as_deref(), Some(&b"six"[..]));
+        assert_eq!(got.mutable.map(|m| m.seq), Some(6));
+        let stats = f.server.stats();
+        assert_eq!(
+            (stats.bad_signature, stats.seq_too_low, stats.cas_mismatch),
+            (1, 2, 1)
+        );
+        assert_eq!(f.server.storage.stats().items, 1, "one item, replaced");
     }
 
     #[test]

@@ -18,7 +18,9 @@ use std::time::Duration;
 use hashbrown::HashMap;
 
 use crate::id::NodeId;
+use crate::protocol::mutable::MutableItem;
 use crate::time::Time;
+use crate::wire::krpc::MutableFields;
 
 /// Largest immutable value BEP 44 allows, in bytes (of the value itself,
 /// before bencoding).
@@ -102,6 +104,18 @@ type Stamp = (Time, u64);
 struct Item {
     value: Vec<u8>,
     stamp: Stamp,
+    /// For a mutable item, what makes it checkable: key, signature, seq.
+    signed: Option<MutableFields>,
+}
+
+/// Why [`Storage::put_mutable`] refused an item (BEP 44's errors).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MutableRefusal {
+    /// The put named a `cas` that is not the stored item's `seq` (301).
+    CasMismatch,
+    /// The put's `seq` is below the stored one, or equal with another
+    /// value (302).
+    SeqTooLow,
 }
 
 /// The peers announced for one info-hash.
@@ -172,13 +186,29 @@ impl Storage {
             return PutOutcome::TooLarge;
         }
         self.expire_items(now);
+        if self.items.contains_key(&target) {
+            self.refresh(target, now);
+            return PutOutcome::Refreshed;
+        }
+        self.insert(target, value, None, now);
+        PutOutcome::Stored
+    }
+
+    /// Restart the lifetime of the item under `target` (which is stored).
+    fn refresh(&mut self, target: NodeId, now: Time) {
         let stamp = self.stamp(now);
         if let Some(item) = self.items.get_mut(&target) {
             self.item_order.remove(&item.stamp);
             item.stamp = stamp;
             self.item_order.insert(stamp, target);
-            return PutOutcome::Refreshed;
         }
+    }
+
+    /// Store a new item under `target`, evicting the oldest items until
+    /// both `max_items` and `max_bytes` hold (the caller has checked that
+    /// the value fits at all).
+    fn insert(&mut self, target: NodeId, value: Vec<u8>, signed: Option<MutableFields>, now: Time) {
+        let stamp = self.stamp(now);
         while self.items.len() >= self.limits.max_items
             || self.bytes + value.len() > self.limits.max_bytes
         {
@@ -189,9 +219,77 @@ impl Storage {
             self.evicted += 1;
         }
         self.bytes += value.len();
-        self.items.insert(target, Item { value, stamp });
+        self.items.insert(
+            target,
+            Item {
+                value,
+                stamp,
+                signed,
+            },
+        );
         self.item_order.insert(stamp, target);
-        PutOutcome::Stored
+    }
+
+    /// Stores the mutable `item` under its target, as BEP 44 says: a higher
+    /// `seq` replaces the stored item, the same `seq` and value refresh it,
+    /// and with `cas` only the stored `seq` it names may be replaced. The
+    /// caller must already have checked the signature. Bounds and expiry
+    /// are those of immutable items.
+    pub fn put_mutable(
+        &mut self,
+        item: MutableItem,
+        cas: Option<i64>,
+        now: Time,
+    ) -> Result<PutOutcome, MutableRefusal> {
+        if item.value.len() > MAX_VALUE_LEN
+            || item.value.len() > self.limits.max_bytes
+            || self.limits.max_items == 0
+        {
+            return Ok(PutOutcome::TooLarge);
+        }
+        self.expire_items(now);
+        let target = item.target();
+        let stored = self
+            .items
+            .get(&target)
+            .map(|i| (i.signed.as_ref().map(|m| m.seq), i.value == item.value));
+        if let (Some(cas), Some((seq, _))) = (cas, stored) {
+            if seq != Some(cas) {
+                return Err(MutableRefusal::CasMismatch);
+            }
+        }
+        let signed = MutableFields {
+            key: item.key,
+            signature: item.signature,
+            seq: item.seq,
+        };
+        match stored {
+            Some((Some(seq), same)) if item.seq < seq || (item.seq == seq && !same) => {
+                Err(MutableRefusal::SeqTooLow)
+            }
+            Some((Some(seq), _)) if item.seq == seq => {
+                self.refresh(target, now);
+                Ok(PutOutcome::Refreshed)
+            }
+            Some(_) => {
+                if let Some(old) = self.items.get(&target) {
+                    self.item_order.remove(&old.stamp);
+                }
+                self.remove_item(&target);
+                self.insert(target, item.value, Some(signed), now);
+                Ok(PutOutcome::Stored)
+            }
+            None => {
+                self.insert(target, item.value, Some(signed), now);
+                Ok(PutOutcome::Stored)
+            }
+        }
+    }
+
+    /// The key, signature and seq of the mutable item under `target`, if
+    /// it is one (call after [`Storage::get_item`], which expires it).
+    pub fn mutable_fields(&self, target: &NodeId) -> Option<MutableFields> {
+        self.items.get(target).and_then(|i| i.signed.clone())
     }
 
     /// The value stored under `target`, unless it is missing or expired

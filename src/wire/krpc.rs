@@ -10,6 +10,7 @@ use std::net::{Ipv4Addr, SocketAddrV4};
 
 use crate::contact::Contact;
 use crate::id::{NodeId, ID_LEN};
+use crate::protocol::MutableItem;
 use crate::wire::bencode::{BencodeError, Value};
 
 /// Longest transaction id accepted. `mainline` sends 4 bytes, libtorrent 2;
@@ -112,6 +113,15 @@ pub enum Method {
         /// kadlab sends it; when serving it is optional and must match.
         target: Option<NodeId>,
     },
+    /// BEP 44 `put` of a mutable item.
+    PutMutable {
+        /// The signed item (`k`, `sig`, `seq`, `salt`, `v`).
+        item: MutableItem,
+        /// The token from an earlier `get`.
+        token: Vec<u8>,
+        /// `cas`: store only if the stored item's `seq` is this one.
+        cas: Option<i64>,
+    },
 }
 
 impl Method {
@@ -123,7 +133,7 @@ impl Method {
             Method::GetPeers { .. } => "get_peers",
             Method::AnnouncePeer { .. } => "announce_peer",
             Method::Get { .. } => "get",
-            Method::Put { .. } => "put",
+            Method::Put { .. } | Method::PutMutable { .. } => "put",
         }
     }
 }
@@ -143,6 +153,21 @@ pub struct ResponseBody {
     /// BEP 44 `v`, when it is a byte string (see [`Malformed::Unsupported`]
     /// for other bencoded values).
     pub value: Option<Vec<u8>>,
+    /// BEP 44 mutable items: the public key `k`, signature `sig` and
+    /// sequence number `seq` that go with `v`. The salt is not sent back:
+    /// the getter knows it.
+    pub mutable: Option<MutableFields>,
+}
+
+/// The fields a `get` answer adds to `v` for a mutable item.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MutableFields {
+    /// `k`: the ed25519 public key.
+    pub key: [u8; 32],
+    /// `sig`: the signature.
+    pub signature: [u8; 64],
+    /// `seq`: the sequence number.
+    pub seq: i64,
 }
 
 /// A KRPC error: `e = [code, message]`.
@@ -265,6 +290,13 @@ impl Message {
     /// Encode as one datagram.
     pub fn encode(&self) -> Vec<u8> {
         let mut scratch = Scratch::default();
+        if let Body::Query(Query {
+            method: Method::PutMutable { item, .. },
+            ..
+        }) = &self.body
+        {
+            scratch.target = item.target().0;
+        }
         let mut top: Vec<(&[u8], Value)> = vec![(b"t", Value::Bytes(&self.transaction))];
         if let Some(version) = &self.version {
             top.push((b"v", Value::Bytes(version)));
@@ -280,7 +312,7 @@ impl Message {
             Body::Query(query) => {
                 top.push((b"y", Value::Bytes(b"q")));
                 top.push((b"q", Value::Bytes(query.method.name().as_bytes())));
-                top.push((b"a", encode_arguments(query)));
+                top.push((b"a", encode_arguments(query, &scratch)));
             }
             Body::Response(response) => {
                 scratch.nodes = encode_nodes(&response.nodes);
@@ -307,11 +339,13 @@ impl Message {
 #[derive(Default)]
 struct Scratch {
     requester: Vec<u8>,
+    /// A mutable put's target, SHA-1 of its key and salt.
+    target: [u8; ID_LEN],
     nodes: Vec<u8>,
     values: Vec<[u8; 6]>,
 }
 
-fn encode_arguments(query: &Query) -> Value<'_> {
+fn encode_arguments<'a>(query: &'a Query, scratch: &'a Scratch) -> Value<'a> {
     let mut args: Vec<(&[u8], Value)> = vec![(b"id", Value::Bytes(&query.id.0))];
     match &query.method {
         Method::Ping => {}
@@ -340,6 +374,21 @@ fn encode_arguments(query: &Query) -> Value<'_> {
                 args.push((b"target", Value::Bytes(&target.0)));
             }
         }
+        Method::PutMutable { item, token, cas } => {
+            args.push((b"k", Value::Bytes(&item.key)));
+            args.push((b"sig", Value::Bytes(&item.signature)));
+            args.push((b"seq", Value::Int(item.seq)));
+            if !item.salt.is_empty() {
+                args.push((b"salt", Value::Bytes(&item.salt)));
+            }
+            args.push((b"v", Value::Bytes(&item.value)));
+            args.push((b"token", Value::Bytes(token)));
+            // As for immutable puts: `mainline` drops a put without it.
+            args.push((b"target", Value::Bytes(&scratch.target)));
+            if let Some(cas) = cas {
+                args.push((b"cas", Value::Int(*cas)));
+            }
+        }
     }
     Value::Dict(args)
 }
@@ -358,6 +407,11 @@ fn encode_response<'a>(response: &'a ResponseBody, scratch: &'a Scratch) -> Valu
     }
     if let Some(value) = &response.value {
         fields.push((b"v", Value::Bytes(value)));
+    }
+    if let Some(m) = &response.mutable {
+        fields.push((b"k", Value::Bytes(&m.key)));
+        fields.push((b"sig", Value::Bytes(&m.signature)));
+        fields.push((b"seq", Value::Int(m.seq)));
     }
     Value::Dict(fields)
 }
@@ -400,10 +454,38 @@ fn decode_query(root: &Value) -> Result<Query, Malformed> {
         b"get" => Method::Get {
             target: id_field(args, "target")?,
         },
-        b"put" => {
-            if args.get(b"k").is_some() || args.get(b"sig").is_some() {
-                return Err(Malformed::Unsupported("mutable items"));
+        b"put" if args.get(b"k").is_some() || args.get(b"sig").is_some() => {
+            let salt = match args.get(b"salt") {
+                None => Vec::new(),
+                Some(v) => v.as_bytes().ok_or(Malformed::Invalid("salt"))?.to_vec(),
+            };
+            let value = match args.get(b"v") {
+                None => return Err(Malformed::Missing("v")),
+                Some(Value::Bytes(v)) => v.to_vec(),
+                Some(_) => return Err(Malformed::Unsupported("non-string mutable values")),
+            };
+            let cas = match args.get(b"cas") {
+                None => None,
+                Some(_) => Some(int_field(args, "cas")?),
+            };
+            let item = MutableItem {
+                key: array_field(args, "k")?,
+                salt,
+                seq: int_field(args, "seq")?,
+                value,
+                signature: array_field(args, "sig")?,
+            };
+            // `target` is not BEP 44's; when sent, it must be the item's.
+            if args.get(b"target").is_some() && id_field(args, "target")? != item.target() {
+                return Err(Malformed::Invalid("target"));
             }
+            Method::PutMutable {
+                item,
+                token: bytes_field(args, "token")?.to_vec(),
+                cas,
+            }
+        }
+        b"put" => {
             let value = match args.get(b"v") {
                 None => return Err(Malformed::Missing("v")),
                 Some(Value::Bytes(v)) => v.to_vec(),
@@ -457,6 +539,14 @@ fn decode_response(root: &Value) -> Result<ResponseBody, Malformed> {
             .and_then(Value::as_bytes)
             .map(<[u8]>::to_vec),
         value: r.get(b"v").and_then(Value::as_bytes).map(<[u8]>::to_vec),
+        mutable: match (r.get(b"k"), r.get(b"sig"), r.get(b"seq")) {
+            (Some(_), Some(_), Some(_)) => Some(MutableFields {
+                key: array_field(r, "k")?,
+                signature: array_field(r, "sig")?,
+                seq: int_field(r, "seq")?,
+            }),
+            _ => None,
+        },
     })
 }
 
@@ -491,10 +581,13 @@ fn int_field(dict: &Value, key: &'static str) -> Result<i64, Malformed> {
 }
 
 fn id_field(dict: &Value, key: &'static str) -> Result<NodeId, Malformed> {
+    array_field(dict, key).map(NodeId)
+}
+
+/// A byte string of exactly `N` bytes.
+fn array_field<const N: usize>(dict: &Value, key: &'static str) -> Result<[u8; N], Malformed> {
     let bytes = bytes_field(dict, key)?;
-    <[u8; ID_LEN]>::try_from(bytes)
-        .map(NodeId)
-        .map_err(|_| Malformed::Invalid(key))
+    <[u8; N]>::try_from(bytes).map_err(|_| Malformed::Invalid(key))
 }
 
 /// Compact node info of IPv4 contacts, 26 bytes each.
