@@ -244,6 +244,7 @@ fn every_response_round_trips() {
             values,
             token: Some(b"t".to_vec()),
             value: Some(b"v".to_vec()),
+            mutable: None,
         },
     ];
     for body in bodies {
@@ -347,6 +348,7 @@ fn response_fields_encode_with_sorted_keys() {
             values: vec![addr(97, 120, 106, 101, 0x2e75)],
             token: Some(b"aoeusnth".to_vec()),
             value: Some(b"Hello World!".to_vec()),
+            mutable: None,
         },
     );
     // id < nodes < token < v < values.
@@ -676,7 +678,7 @@ fn bep44_non_string_values() {
 }
 
 #[test]
-fn bep44_mutable_put_is_unsupported() {
+fn bep44_mutable_put_decodes_every_field() {
     let k = [b'k'; 32];
     let sig = [b's'; 64];
     let datagram = [
@@ -687,23 +689,30 @@ fn bep44_mutable_put_is_unsupported() {
         b"5:token4:tok11:v12:Hello World!e1:q3:put1:t2:aa1:y1:qe",
     ]
     .concat();
-    let err = decode_err(&datagram);
-    assert_eq!(err.reason, Malformed::Unsupported("mutable items"));
-    assert!(err.query);
-    assert_error_reply(&err, b"aa", ERROR_PROTOCOL);
+    let message = Message::decode(&datagram).expect("a mutable put");
+    let Body::Query(Query {
+        method: Method::PutMutable { item, token, cas },
+        ..
+    }) = message.body
+    else {
+        panic!("{message:?}");
+    };
+    assert_eq!((item.key, item.signature), (k, sig));
+    assert_eq!((item.salt.as_slice(), item.seq), (&b"foo"[..], 4));
+    assert_eq!(item.value, b"Hello World!");
+    assert_eq!((token.as_slice(), cas), (&b"tok1"[..], Some(1)));
+    // The signature is the server's to check, not the codec's.
+    assert!(!item.verifies());
 
-    // Either key alone marks the put as mutable.
+    // Either key alone marks the put as mutable, and the other is missing
+    // or the wrong size.
     let only_k = b"d1:ad2:id20:abcdefghij01234567891:k1:x5:token1:t1:v1:xe1:q3:put1:t2:aa1:y1:qe";
-    assert_eq!(
-        decode_err(only_k).reason,
-        Malformed::Unsupported("mutable items")
-    );
+    assert_eq!(decode_err(only_k).reason, Malformed::Invalid("k"));
     let only_sig =
         b"d1:ad2:id20:abcdefghij01234567893:sig1:x5:token1:t1:v1:xe1:q3:put1:t2:aa1:y1:qe";
-    assert_eq!(
-        decode_err(only_sig).reason,
-        Malformed::Unsupported("mutable items")
-    );
+    let err = decode_err(only_sig);
+    assert_eq!(err.reason, Malformed::Missing("k"));
+    assert_error_reply(&err, b"aa", ERROR_PROTOCOL);
 }
 
 // ---------------------------------------------------------------------------
