@@ -6,7 +6,10 @@
 //! libtorrent joins, gets the immutable item a kadlab node stored, and
 //! stores its own, answered by every node it asks; kadlab then gets that.
 //! Then the same both ways for peers: libtorrent's `get_peers` finds the
-//! port a kadlab node announced, and kadlab's finds libtorrent's announce.
+//! port a kadlab node announced, and kadlab's finds libtorrent's announce;
+//! and for BEP 44 mutable items: libtorrent reads and verifies kadlab's,
+//! and stores its own on every node it asks, which kadlab reads and
+//! verifies.
 //! The driver is `tests/interop/libtorrent_peer.py`.
 
 use std::net::{Ipv4Addr, SocketAddrV4};
@@ -15,6 +18,7 @@ use std::time::Duration;
 
 use kadlab::id::NodeId;
 use kadlab::node::{NodeConfig, Swarm, SwarmAddresses};
+use kadlab::protocol::mutable::{hex, public_key};
 
 const NODES: usize = 12;
 /// The Python with the distribution's libtorrent bindings (a pyenv or
@@ -56,6 +60,16 @@ async fn libtorrent_against(addresses: SwarmAddresses) {
     assert!(announced.announced_at.len() >= 8, "{announced:?}");
     let bootstrap = swarm.nodes[0].contact().addr.to_string();
     let (ours_hex, theirs_hex) = (ours_hash.to_string(), theirs_hash.to_string());
+    let our_seed = [31u8; 32];
+    let ours_mutable = announcer
+        .put_mutable(&our_seed, b"kadlab", b"signed by kadlab".to_vec(), None)
+        .await
+        .expect("a small value");
+    assert!(ours_mutable.put.failed.is_empty(), "{ours_mutable:?}");
+    let their_seed = [32u8; 32];
+    let their_key = public_key(&their_seed);
+    let (our_key_hex, their_seed_hex, their_key_hex) =
+        (hex(&ours_mutable.key), hex(&their_seed), hex(&their_key));
     let one_ip = addresses == SwarmAddresses::OneIp;
     let theirs = format!("hello from libtorrent, {addresses:?}");
     let target = put.target.to_string();
@@ -79,6 +93,12 @@ async fn libtorrent_against(addresses: SwarmAddresses) {
                     &ours_hex,
                     "--announce",
                     &theirs_hex,
+                    "--mutable-get",
+                    &our_key_hex,
+                    "--mutable-seed",
+                    &their_seed_hex,
+                    "--mutable-key",
+                    &their_key_hex,
                 ]);
             if one_ip {
                 command.arg("--one-ip");
@@ -147,6 +167,24 @@ async fn libtorrent_against(addresses: SwarmAddresses) {
         "{addresses:?}: kadlab's get_peers found {:?}, not libtorrent's {theirs_peer}",
         found.peers
     );
+    // Mutable items, both ways.
+    let got = field(&lines, "mutable_got");
+    assert_eq!(
+        (got["mutable_got"].as_str(), got["seq"].as_i64()),
+        (Some("signed by kadlab"), Some(1)),
+        "{addresses:?}"
+    );
+    assert_eq!(
+        field(&lines, "mutable_put")["mutable_put"].as_u64(),
+        Some(LIBTORRENT_PUT_NODES),
+        "{addresses:?}: not every node libtorrent asked stored its mutable item"
+    );
+    let theirs_mutable = swarm.nodes[10].get_mutable(&their_key, b"libtorrent").await;
+    let item = theirs_mutable
+        .item
+        .expect("kadlab finds libtorrent's mutable item");
+    assert_eq!(item.value, b"signed by libtorrent", "{addresses:?}");
+    assert_eq!(theirs_mutable.rejected, 0);
     eprintln!(
         "{addresses:?}: libtorrent joined with {joined} nodes; its put stored on {}; \
          its get_peers found {peers}; kadlab's found {:?}",

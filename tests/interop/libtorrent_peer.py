@@ -9,11 +9,14 @@ what the test asks, printing one JSON object per line on stdout:
   {"put": TARGET, "success": N}        its own immutable item, stored on N nodes
   {"peers": ["IP:PORT", ...]}          what get_peers found for --peers-of
   {"announced": HASH, "port": P}       once it announced --announce on port P
+  {"mutable_got": TEXT, "seq": N}      the mutable item of --mutable-get
+  {"mutable_put": N}                   its own mutable item, stored on N nodes
 
 Every wait has a deadline; on one it prints {"error": ...} and exits 1.
 """
 
 import argparse
+import hashlib
 import json
 import sys
 import tempfile
@@ -54,6 +57,9 @@ def main():
     parser.add_argument("--put", required=True, help="value to store")
     parser.add_argument("--peers-of", required=True, help="info-hash kadlab announced")
     parser.add_argument("--announce", required=True, help="info-hash to announce")
+    parser.add_argument("--mutable-get", required=True, help="public key kadlab signed with")
+    parser.add_argument("--mutable-seed", required=True, help="ed25519 seed to sign with")
+    parser.add_argument("--mutable-key", required=True, help="the seed's public key")
     parser.add_argument("--min-nodes", type=int, default=4)
     args = parser.parse_args()
 
@@ -145,6 +151,40 @@ def main():
     if wait_for(session, 20, announced) is None:
         fail("no dht_reply_alert for libtorrent's own announce")
     say(announced=args.announce, port=session.listen_port())
+
+    session.dht_get_mutable_item(bytes.fromhex(args.mutable_get), b"kadlab")
+
+    def mutable(alert):
+        if isinstance(alert, lt.dht_mutable_item_alert) and alert.item:
+            item = alert.item
+            return item.get("value") if isinstance(item, dict) else item, alert.seq
+        return None
+
+    found = wait_for(session, 20, mutable)
+    if found is None:
+        fail("no dht_mutable_item_alert for kadlab's mutable item")
+    value, seq = found
+    say(mutable_got=value.decode("utf-8", "replace"), seq=seq)
+
+    # libtorrent signs with the 64-byte expanded secret key (ref10's):
+    # SHA-512 of the seed, its first half clamped.
+    expanded = bytearray(hashlib.sha512(bytes.fromhex(args.mutable_seed)).digest())
+    expanded[0] &= 248
+    expanded[31] &= 63
+    expanded[31] |= 64
+    session.dht_put_mutable_item(
+        bytes(expanded), bytes.fromhex(args.mutable_key), b"signed by libtorrent", b"libtorrent"
+    )
+
+    def put_mutable(alert):
+        if isinstance(alert, lt.dht_put_alert) and bytes(alert.public_key) == bytes.fromhex(args.mutable_key):
+            return alert.num_success
+        return None
+
+    success = wait_for(session, 30, put_mutable)
+    if success is None:
+        fail("no dht_put_alert for libtorrent's mutable item")
+    say(mutable_put=success)
 
 
 if __name__ == "__main__":
