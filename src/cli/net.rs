@@ -446,27 +446,45 @@ pub fn put(args: &PutCommand) -> Result<()> {
             }
             None => (node.put(value).await?, None),
         };
-        for (contact, why) in &report.failed {
-            eprintln!("  not stored at {} ({}): {why}", contact.id, contact.addr);
-        }
-        if report.stored_at.is_empty() {
-            bail!(
-                "no node stored the value ({} refused or did not answer)",
-                report.failed.len()
-            );
-        }
-        eprintln!(
-            "stored on {} nodes ({} failed) after a lookup of {} RPCs",
-            report.stored_at.len(),
-            report.failed.len(),
-            report.lookup_requests
-        );
+        tell_writes(
+            "stored",
+            "stored on",
+            &report.stored_at,
+            &report.failed,
+            report.lookup_requests,
+        )?;
         if let Some((key, seq)) = mutable {
             eprintln!("mutable item of public key {} at seq {seq}", hex(&key));
         }
         println!("{}", report.target);
         Ok(())
     })
+}
+
+/// Say how a write to the closest nodes (a put, an announce) went: each
+/// node that refused it, then how many took it; an error if none did.
+fn tell_writes(
+    done: &str,
+    done_to: &str,
+    took: &[crate::contact::Contact],
+    failed: &[(crate::contact::Contact, String)],
+    lookup_requests: u32,
+) -> Result<()> {
+    for (contact, why) in failed {
+        eprintln!("  not {done} at {} ({}): {why}", contact.id, contact.addr);
+    }
+    if took.is_empty() {
+        bail!(
+            "no node took it: {} refused or did not answer",
+            failed.len()
+        );
+    }
+    eprintln!(
+        "{done_to} {} nodes ({} failed) after a lookup of {lookup_requests} RPCs",
+        took.len(),
+        failed.len(),
+    );
+    Ok(())
 }
 
 /// The 32-byte ed25519 seed in `file` (64 hex digits), or a new one
@@ -579,24 +597,13 @@ pub fn announce(args: &AnnounceCommand) -> Result<()> {
     runtime()?.block_on(async {
         let node = join(&args.node).await?;
         let report = node.announce(args.info_hash, args.port).await;
-        for (contact, why) in &report.failed {
-            eprintln!(
-                "  not announced to {} ({}): {why}",
-                contact.id, contact.addr
-            );
-        }
-        if report.announced_at.is_empty() {
-            bail!(
-                "no node took the announce ({} refused or did not answer)",
-                report.failed.len()
-            );
-        }
-        eprintln!(
-            "announced to {} nodes ({} failed) after a lookup of {} RPCs",
-            report.announced_at.len(),
-            report.failed.len(),
-            report.lookup_requests
-        );
+        tell_writes(
+            "announced",
+            "announced to",
+            &report.announced_at,
+            &report.failed,
+            report.lookup_requests,
+        )?;
         Ok(())
     })
 }
