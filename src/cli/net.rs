@@ -346,13 +346,34 @@ pub fn node(args: &NodeCommand) -> Result<()> {
     init_logging("info");
     runtime()?.block_on(async {
         let (config, bootstrap) = args.node.resolve()?;
-        let node = Node::bind(config.clone())
-            .await
-            .with_context(|| format!("could not bind {}; pick another --bind", config.bind))?;
+        let bind = |config: NodeConfig| async move {
+            let at = config.bind;
+            Node::bind(config)
+                .await
+                .with_context(|| format!("could not bind {at}; pick another --bind"))
+        };
+        let mut node = bind(config.clone()).await?;
         let me = node.contact();
         println!("node {} listening on {}", me.id, me.addr);
         if !bootstrap.is_empty() {
             print_bootstrap(&node.bootstrap(&bootstrap).await);
+            // BEP 42: with no id of its own, a node that learns its public
+            // address from the answers takes an id valid for it, and joins
+            // again under it (on the same address).
+            if let Some(ip) = bep42_restart(&node, &config) {
+                let again = NodeConfig {
+                    external_ip: Some(ip),
+                    bind: node.contact().addr,
+                    ..config.clone()
+                };
+                drop(node);
+                node = bind(again).await?;
+                println!(
+                    "answers say our address is {ip}: now node {} (a BEP 42 id for it)",
+                    node.contact().id
+                );
+                print_bootstrap(&node.bootstrap(&bootstrap).await);
+            }
         }
         node.spawn_maintenance();
         tokio::signal::ctrl_c()
@@ -361,6 +382,18 @@ pub fn node(args: &NodeCommand) -> Result<()> {
         println!("stopping; {}", serde_json::to_string(&node.stats())?);
         Ok(())
     })
+}
+
+/// The public address `node` should take a BEP 42 id for, if it has no
+/// configured id or address, learned one from the answers, and its id is
+/// not valid for it.
+fn bep42_restart(node: &Node, config: &NodeConfig) -> Option<Ipv4Addr> {
+    if config.id.is_some() || config.external_ip.is_some() {
+        return None;
+    }
+    let ip = node.external_ip()?;
+    let verdict = crate::bep42::verdict(&node.contact().id, ip);
+    (verdict == crate::bep42::Verdict::Unverified).then_some(ip)
 }
 
 /// `kadlab lookup`: one lookup, printed with distances.

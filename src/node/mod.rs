@@ -226,6 +226,16 @@ impl Node {
         f(&mut lock(&self.inner.table))
     }
 
+    /// The node's public IPv4 address: the configured one
+    /// ([`NodeConfig::external_ip`]), else what the `ip` field of enough
+    /// answers says ([`UdpRpc::external_ip`]); `None` if neither knows.
+    pub fn external_ip(&self) -> Option<std::net::Ipv4Addr> {
+        self.inner
+            .config
+            .external_ip
+            .or_else(|| self.inner.rpc.external_ip())
+    }
+
     /// Counters of everything the node did so far.
     pub fn stats(&self) -> NodeStats {
         // The table's lock is released before the server's is taken: the

@@ -14,7 +14,7 @@
 //! incremented, so they are unique per socket and not guessable from
 //! outside.
 
-use std::net::{SocketAddr, SocketAddrV4};
+use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -83,7 +83,18 @@ pub struct UdpRpc {
     next_transaction: AtomicU32,
     outstanding: Mutex<hashbrown::HashMap<u32, Outstanding>>,
     counters: Counters,
+    /// Addresses answers said we have (their `ip` field), with how many
+    /// answers said each.
+    reported: Mutex<Vec<(Ipv4Addr, usize)>>,
 }
+
+/// Answers that must agree on our address before [`UdpRpc::external_ip`]
+/// believes it: one node alone could lie.
+pub const EXTERNAL_IP_VOTES: usize = 2;
+
+/// Distinct addresses [`UdpRpc::external_ip`] counts votes for; more are
+/// ignored, so forged `ip` fields cannot grow memory.
+const MAX_REPORTED_IPS: usize = 16;
 
 impl UdpRpc {
     /// A client sending from `socket` as `local_id`. `first_transaction`
@@ -106,6 +117,33 @@ impl UdpRpc {
             next_transaction: AtomicU32::new(first_transaction),
             outstanding: Mutex::new(hashbrown::HashMap::new()),
             counters: Counters::default(),
+            reported: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// Our IPv4 address as the nodes that answered see it: the `ip` field
+    /// of their answers (BEP 42), the address most of them name, if at
+    /// least [`EXTERNAL_IP_VOTES`] do (ties go to the lower address, so the
+    /// answer does not depend on the order answers came in).
+    pub fn external_ip(&self) -> Option<Ipv4Addr> {
+        let reported = crate::driver::lock(&self.reported);
+        let mut best: Option<(usize, Ipv4Addr)> = None;
+        for &(ip, votes) in reported.iter() {
+            let better = best.is_none_or(|(v, b)| votes > v || (votes == v && ip < b));
+            if votes >= EXTERNAL_IP_VOTES && better {
+                best = Some((votes, ip));
+            }
+        }
+        best.map(|(_, ip)| ip)
+    }
+
+    /// Count `ip` as our address in one more answer.
+    fn vote(&self, ip: Ipv4Addr) {
+        let mut reported = crate::driver::lock(&self.reported);
+        if let Some((_, votes)) = reported.iter_mut().find(|(known, _)| *known == ip) {
+            *votes += 1;
+        } else if reported.len() < MAX_REPORTED_IPS {
+            reported.push((ip, 1));
         }
     }
 
@@ -198,6 +236,9 @@ impl UdpRpc {
             return false;
         };
         drop(table);
+        if let Some(requester) = message.requester {
+            self.vote(*requester.ip());
+        }
         let answer = match message.body {
             Body::Response(response) => Ok(response),
             Body::Error(error) => Err(TransportError::Remote {
