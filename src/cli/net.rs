@@ -367,7 +367,19 @@ pub fn node(args: &NodeCommand) -> Result<()> {
                     ..config.clone()
                 };
                 drop(node);
-                node = bind(again).await?;
+                // The old node's tasks hold its socket until they have
+                // stopped, which takes a moment after the drop.
+                let mut tries = 0;
+                node = loop {
+                    match bind(again.clone()).await {
+                        Ok(node) => break node,
+                        Err(_) if tries < 20 => {
+                            tries += 1;
+                            tokio::time::sleep(Duration::from_millis(50)).await;
+                        }
+                        Err(e) => return Err(e),
+                    }
+                };
                 println!(
                     "answers say our address is {ip}: now node {} (a BEP 42 id for it)",
                     node.contact().id
