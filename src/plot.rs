@@ -435,7 +435,7 @@ fn draw_notes<DB: DrawingBackend>(
 const COINCIDE: f64 = 0.01;
 
 /// Groups of two or more curves (`(label, points)`) that lie on top of
-/// each other: the same number of points, each within [`COINCIDE`] of the
+/// each other: the same number of points, each within 1 % of the
 /// axis spans `x_span` and `y_span` of its fellow's. A reader is told, so
 /// that a hidden curve is not taken for a missing one.
 pub fn coinciding<'a>(

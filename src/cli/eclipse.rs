@@ -333,7 +333,9 @@ impl AttackReport {
         blocks
     }
 
-    /// Blocks for people, one column per f (see [`AttackReport::blocks`]).
+    /// Blocks for people, one column per f: the three criteria (the
+    /// paper's with the model under each `disjoint` row), then RPCs per
+    /// lookup.
     pub fn to_table(&self) -> String {
         let width = self
             .curves

@@ -6,7 +6,7 @@
 //! must be SHA-1(key + salt), and the signature must verify over the salt,
 //! the sequence number and the value, bencoded as the BEP spells out. This
 //! module is that check and its inverse (signing); storing and serving are
-//! [`super::storage`]'s and [`super::server`]'s.
+//! [`Storage`](super::Storage)'s and [`Server`](super::Server)'s.
 
 use ed25519_dalek::{Signature, Signer, SigningKey, Verifier, VerifyingKey};
 use sha1::{Digest, Sha1};
