@@ -138,6 +138,8 @@ pub fn draw_curves(
             .y_desc(y_label)
             .draw()
             .map_err(|e| err(&e))?;
+        // Boxes of the point labels drawn so far, of every curve.
+        let mut placed: Vec<(i32, i32, i32, i32)> = Vec::new();
         for s in series {
             let (color, marker) = style_of(&s.strategy);
             let xy: Vec<(f64, f64)> = s.points.iter().map(|p| (p.0, p.1)).collect();
@@ -154,26 +156,38 @@ pub fn draw_curves(
                 .legend(move |(x, y)| {
                     marker_at((x + 10, y), marker, color, if line { 10 } else { 0 })
                 });
-            // Each end is labelled, so the direction of the curve shows; points
-            // between are labelled where their text would not overlap the last.
-            let mut labelled: Vec<&(f64, f64, String)> = Vec::new();
-            let mut last_at: Option<(i32, i32)> = None;
+            // Each end is labelled, so the direction of the curve shows;
+            // points between are labelled where their text fits. A label
+            // goes above right of its point, else below right, above left
+            // or below left, wherever it overlaps no label placed so far
+            // (of any curve); an end takes its first place if none is free.
+            let mut labels = Vec::new();
             for (i, p) in s.points.iter().enumerate() {
+                if p.2.is_empty() {
+                    continue;
+                }
                 let at = chart.backend_coord(&(p.0, p.1));
                 let end = i == 0 || i + 1 == s.points.len();
-                let apart =
-                    last_at.is_none_or(|(x, y)| (at.0 - x).abs() > 48 || (at.1 - y).abs() > 16);
-                if !p.2.is_empty() && (end || apart) {
-                    labelled.push(p);
-                    last_at = Some(at);
+                let width = LABEL_CHAR_WIDTH * p.2.chars().count() as i32;
+                let boxes = LABEL_PLACES.map(|(dx, dy)| {
+                    let dx = if dx < 0 { -width - 6 } else { dx };
+                    (dx, dy, (at.0 + dx, at.1 + dy, width, LABEL_HEIGHT))
+                });
+                let free = boxes
+                    .iter()
+                    .find(|(_, _, b)| placed.iter().all(|q| !overlaps(b, q)));
+                let chosen = free.or(end.then_some(&boxes[0]));
+                if let Some(&(dx, dy, b)) = chosen {
+                    placed.push(b);
+                    labels.push((p, (dx, dy)));
                 }
             }
             chart
-                .draw_series(labelled.into_iter().map(|p| {
+                .draw_series(labels.into_iter().map(|(p, offset)| {
                     EmptyElement::at((p.0, p.1))
                         + Text::new(
                             p.2.clone(),
-                            (6, -16),
+                            offset,
                             ("sans-serif", 13).into_font().color(&color),
                         )
                 }))
@@ -260,6 +274,19 @@ fn marker_at<C, DB: DrawingBackend>(
             closed,
             color.stroke_width(if marker == Marker::Ring { 2 } else { 1 }),
         )
+}
+
+/// Where a point's label may go, tried in turn: above right, below right,
+/// above left and below left of it (a negative x offset means "end just
+/// left of the point").
+const LABEL_PLACES: [(i32, i32); 4] = [(6, -16), (6, 4), (-1, -16), (-1, 4)];
+/// Width in pixels of a label's character at 13 px, and a label's height.
+const LABEL_CHAR_WIDTH: i32 = 7;
+const LABEL_HEIGHT: i32 = 14;
+
+/// Whether two boxes `(x, y, width, height)` overlap.
+fn overlaps(a: &(i32, i32, i32, i32), b: &(i32, i32, i32, i32)) -> bool {
+    a.0 < b.0 + b.2 && b.0 < a.0 + a.2 && a.1 < b.1 + b.3 && b.1 < a.1 + a.3
 }
 
 /// One line of a [`Panel`].
