@@ -201,27 +201,71 @@ pub enum IdParseError {
     },
 }
 
+/// Why a string is not the hex of some number of bytes.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum HexError {
+    /// Not twice as many characters as there are bytes.
+    #[error("{found} characters where {expected} hex digits were wanted")]
+    WrongLength {
+        /// Hex digits wanted.
+        expected: usize,
+        /// Characters given.
+        found: usize,
+    },
+    /// Only `0-9`, `a-f` and `A-F` are hex digits.
+    #[error("character {ch:?} at position {position} is not a hex digit (0-9, a-f)")]
+    NotHex {
+        /// Zero-based character position of the offending character.
+        position: usize,
+        /// The offending character.
+        ch: char,
+    },
+}
+
+/// `N` bytes written as `2N` hex digits, in either case: ids, and the
+/// 32-byte keys and seeds of BEP 44.
+pub fn from_hex<const N: usize>(s: &str) -> Result<[u8; N], HexError> {
+    let chars: Vec<char> = s.chars().collect();
+    if chars.len() != N * 2 {
+        return Err(HexError::WrongLength {
+            expected: N * 2,
+            found: chars.len(),
+        });
+    }
+    let mut out = [0u8; N];
+    for (i, pair) in chars.chunks(2).enumerate() {
+        let mut byte = 0u8;
+        for (j, &ch) in pair.iter().enumerate() {
+            let nibble = ch.to_digit(16).ok_or(HexError::NotHex {
+                position: i * 2 + j,
+                ch,
+            })?;
+            byte = (byte << 4) | nibble as u8;
+        }
+        out[i] = byte;
+    }
+    Ok(out)
+}
+
+/// `bytes` as lowercase hex, as ids are written.
+pub fn hex(bytes: &[u8]) -> String {
+    struct Hex<'a>(&'a [u8]);
+    impl fmt::Display for Hex<'_> {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            write_hex(f, self.0)
+        }
+    }
+    Hex(bytes).to_string()
+}
+
 impl FromStr for NodeId {
     type Err = IdParseError;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let chars: Vec<char> = s.chars().collect();
-        if chars.len() != ID_LEN * 2 {
-            return Err(IdParseError::WrongLength(chars.len()));
-        }
-        let mut out = [0u8; ID_LEN];
-        for (i, pair) in chars.chunks(2).enumerate() {
-            let mut byte = 0u8;
-            for (j, &ch) in pair.iter().enumerate() {
-                let nibble = ch.to_digit(16).ok_or(IdParseError::NotHex {
-                    position: i * 2 + j,
-                    ch,
-                })?;
-                byte = (byte << 4) | nibble as u8;
-            }
-            out[i] = byte;
-        }
-        Ok(NodeId(out))
+        from_hex(s).map(NodeId).map_err(|e| match e {
+            HexError::WrongLength { found, .. } => IdParseError::WrongLength(found),
+            HexError::NotHex { position, ch } => IdParseError::NotHex { position, ch },
+        })
     }
 }
 

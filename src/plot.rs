@@ -106,14 +106,16 @@ pub fn draw_curves(
     let (y_min, y_max) = ys.fold((1.0f64, 0.0f64), |(lo, hi), y| (lo.min(y), hi.max(y)));
     let y_min = (y_min - 0.05).clamp(0.0, 1.0).min(y_max - 0.05).max(0.0);
     let y_max = 1.02f64.max(y_max);
-    let curves: Vec<(&str, Vec<(f64, f64)>)> = series
+    // Each curve's points without their labels: what is drawn, and what
+    // is compared for curves on top of each other.
+    let xys: Vec<Vec<(f64, f64)>> = series
         .iter()
-        .map(|s| {
-            (
-                s.label.as_str(),
-                s.points.iter().map(|p| (p.0, p.1)).collect(),
-            )
-        })
+        .map(|s| s.points.iter().map(|p| (p.0, p.1)).collect())
+        .collect();
+    let curves: Vec<(&str, &[(f64, f64)])> = series
+        .iter()
+        .zip(&xys)
+        .map(|(s, xy)| (s.label.as_str(), xy.as_slice()))
         .collect();
     let notes: Vec<String> = overlap_note(&coinciding(&curves, x_max, y_max - y_min))
         .into_iter()
@@ -140,9 +142,8 @@ pub fn draw_curves(
             .map_err(|e| err(&e))?;
         // Boxes of the point labels drawn so far, of every curve.
         let mut placed: Vec<(i32, i32, i32, i32)> = Vec::new();
-        for s in series {
+        for (s, xy) in series.iter().zip(&xys) {
             let (color, marker) = style_of(&s.strategy);
-            let xy: Vec<(f64, f64)> = s.points.iter().map(|p| (p.0, p.1)).collect();
             let line = xy.len() > 1;
             if line {
                 chart
@@ -339,11 +340,11 @@ pub fn draw_panels(title: &str, x_label: &str, panels: &[Panel]) -> Result<Plot,
     let notes: Vec<String> = panels
         .iter()
         .filter_map(|panel| {
-            let measured: Vec<(&str, Vec<(f64, f64)>)> = panel
+            let measured: Vec<(&str, &[(f64, f64)])> = panel
                 .lines
                 .iter()
                 .filter(|l| !l.dashed)
-                .map(|l| (l.label.as_str(), l.points.clone()))
+                .map(|l| (l.label.as_str(), l.points.as_slice()))
                 .collect();
             let note = overlap_note(&coinciding(&measured, x_max, 1.0))?;
             Some(format!("{}: {note}", panel.title))
@@ -466,7 +467,7 @@ const COINCIDE: f64 = 0.01;
 /// axis spans `x_span` and `y_span` of its fellow's. A reader is told, so
 /// that a hidden curve is not taken for a missing one.
 pub fn coinciding<'a>(
-    curves: &[(&'a str, Vec<(f64, f64)>)],
+    curves: &[(&'a str, &[(f64, f64)])],
     x_span: f64,
     y_span: f64,
 ) -> Vec<Vec<&'a str>> {
@@ -478,7 +479,7 @@ pub fn coinciding<'a>(
     };
     let mut groups: Vec<Vec<usize>> = Vec::new();
     for (i, (_, points)) in curves.iter().enumerate() {
-        match groups.iter_mut().find(|g| same(&curves[g[0]].1, points)) {
+        match groups.iter_mut().find(|g| same(curves[g[0]].1, points)) {
             Some(group) => group.push(i),
             None => groups.push(vec![i]),
         }

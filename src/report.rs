@@ -194,6 +194,13 @@ pub fn columns_help() -> String {
     String::from("Columns of the table:\n") + &column_lines(|_| true)
 }
 
+/// Whether column `i` of a row of `columns` holds words, read from the
+/// left (strategy, params, ended), rather than a figure aligned on the
+/// right: the one rule of the terminal table and the HTML one.
+fn is_text_column(i: usize, columns: usize) -> bool {
+    i < 2 || i + 1 == columns
+}
+
 /// The lines of [`COLUMNS`] whose name `shown` accepts, one per column, as
 /// the legend and `--help` print them.
 fn column_lines(shown: impl Fn(&str) -> bool) -> String {
@@ -354,7 +361,7 @@ impl Report {
                 .zip(&widths)
                 .enumerate()
                 .map(|(i, (c, w))| {
-                    if i < 2 || i == cells.len() - 1 {
+                    if is_text_column(i, cells.len()) {
                         format!("{c:<w$}")
                     } else {
                         format!("{c:>w$}")
@@ -442,11 +449,11 @@ impl Report {
             .rows()
             .into_iter()
             .map(|row| {
-                let last = row.len() - 1;
+                let columns = row.len();
                 row.into_iter()
                     .enumerate()
                     .map(|(i, c)| {
-                        if i < 2 || i == last {
+                        if is_text_column(i, columns) {
                             Cell::Text(c)
                         } else {
                             Cell::Figure(c)
@@ -473,10 +480,7 @@ impl Report {
 
     /// One strategy's row in sentences.
     fn explain(&self, s: &StrategySummary) -> String {
-        let mut text = match s.name.parse::<StrategyName>() {
-            Ok(name) => format!("{} {}. ", s.name, name.rule()),
-            Err(_) => format!("{} is a strategy from outside kadlab's built-ins. ", s.name),
-        };
+        let mut text = format!("{} {}. ", s.name, StrategyName::rule_of(&s.name));
         let k = self
             .settings
             .get("k")

@@ -16,9 +16,10 @@ use std::net::{Ipv4Addr, SocketAddrV4};
 use std::process::Command;
 use std::time::Duration;
 
+use kadlab::id::hex;
 use kadlab::id::NodeId;
 use kadlab::node::{NodeConfig, Swarm, SwarmAddresses};
-use kadlab::protocol::mutable::{hex, public_key};
+use kadlab::protocol::mutable::public_key;
 
 const NODES: usize = 12;
 /// The Python with the distribution's libtorrent bindings (a pyenv or

@@ -407,12 +407,7 @@ impl AttackReport {
             let (Some(first), Some(last)) = (c.points.first(), c.points.last()) else {
                 continue;
             };
-            let rule = c
-                .name
-                .parse::<StrategyName>()
-                .map_or("is a strategy from outside kadlab's built-ins", |n| {
-                    n.rule()
-                });
+            let rule = StrategyName::rule_of(&c.name);
             let mut text = format!(
                 "{} {rule}. At f = {}, {:.1} % of its results held a true closest honest node \
                  for {:.1} requests per lookup; at f = {}, {:.1} % did, for {:.1} requests.",

@@ -16,10 +16,10 @@ use rand_chacha::ChaCha8Rng;
 
 use crate::cli::usage;
 use crate::config::ConfigFile;
-use crate::id::NodeId;
+use crate::id::{from_hex, hex, NodeId};
 use crate::lookup::{Budget, LookupMode, LookupOutcome, StrategyName};
 use crate::node::{BootstrapReport, Node, NodeConfig, Swarm, SwarmAddresses};
-use crate::protocol::mutable::{hex, MAX_SALT_LEN};
+use crate::protocol::mutable::MAX_SALT_LEN;
 
 /// A `HOST:PORT` resolved to its first IPv4 address.
 fn ipv4_address(s: &str) -> Result<SocketAddrV4, String> {
@@ -536,7 +536,7 @@ fn tell_writes(
 /// written there if the file does not exist yet.
 fn key_file(file: &Path) -> Result<[u8; 32]> {
     match std::fs::read_to_string(file) {
-        Ok(text) => parse_hex32(text.trim()).map_err(|why| {
+        Ok(text) => from_hex::<32>(text.trim()).map_err(|why| {
             usage(anyhow::anyhow!(
                 "--mutable {}: {why}; the file holds an ed25519 secret seed as 64 hex digits (delete it to have a new key made)",
                 file.display()
@@ -574,24 +574,9 @@ fn write_secret(file: &Path, text: &str) -> std::io::Result<()> {
     options.open(file)?.write_all(text.as_bytes())
 }
 
-/// 32 bytes from 64 hex digits.
-fn parse_hex32(text: &str) -> Result<[u8; 32], String> {
-    if text.len() != 64 || !text.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return Err(format!(
-            "{:?} is not 64 hex digits",
-            text.chars().take(70).collect::<String>()
-        ));
-    }
-    let mut out = [0u8; 32];
-    for (i, byte) in out.iter_mut().enumerate() {
-        *byte = u8::from_str_radix(&text[2 * i..2 * i + 2], 16).map_err(|e| e.to_string())?;
-    }
-    Ok(out)
-}
-
 /// `--mutable PUBKEY` of `get`.
 fn public_key_arg(text: &str) -> Result<[u8; 32], String> {
-    parse_hex32(text).map_err(|why| format!("{why}: give the public key `put --mutable` printed"))
+    from_hex(text).map_err(|why| format!("{why}: give the public key `put --mutable` printed"))
 }
 
 /// `kadlab get`: print a value or say it was not found.

@@ -553,11 +553,7 @@ fn sweep_page(header: &Header, rows: &[Row], plot: &Plot) -> String {
         let (Some(first), Some(last)) = (mine.first(), mine.last()) else {
             continue;
         };
-        let rule = strategy
-            .parse::<StrategyName>()
-            .map_or("is a strategy from outside kadlab's built-ins", |n| {
-                n.rule()
-            });
+        let rule = StrategyName::rule_of(strategy);
         page.heading(3, strategy);
         page.paragraph(&format!(
             "{strategy} {rule}. With {parameter} = {} its results held {:.1} % of the true \

@@ -84,6 +84,15 @@ impl StrategyName {
         }
     }
 
+    /// What reports say a strategy named `name` does: its
+    /// [rule](StrategyName::rule), or that it is one from outside kadlab.
+    pub fn rule_of(name: &str) -> &'static str {
+        name.parse::<StrategyName>().map_or(
+            "is a strategy from outside kadlab's built-ins",
+            StrategyName::rule,
+        )
+    }
+
     /// The allowed names, for error messages.
     pub fn allowed() -> String {
         StrategyName::ALL.map(|s| s.as_str()).join(", ")

@@ -86,24 +86,15 @@ impl Node {
         report.contacts = lock(&self.inner.table).len();
         report.elapsed_ms = self.inner.clock.now().saturating_since(started).as_millis() as u64;
         self.publish(BootstrapPhase::Done);
-        macro_rules! finished {
-            ($level:ident) => {
-                tracing::$level!(
-                    contacts = report.contacts,
-                    answered = report.answered.len(),
-                    failed = report.failed.len(),
-                    lookups = report.lookups,
-                    deadline_hit = report.deadline_hit,
-                    "bootstrap finished"
-                )
-            };
-        }
-        // A swarm's nodes say it at debug: the swarm prints one line.
-        if self.inner.config.log_maintenance {
-            finished!(info);
-        } else {
-            finished!(debug);
-        }
+        node_info!(
+            self.inner.config,
+            contacts = report.contacts,
+            answered = report.answered.len(),
+            failed = report.failed.len(),
+            lookups = report.lookups,
+            deadline_hit = report.deadline_hit,
+            "bootstrap finished"
+        );
         report
     }
 

@@ -6,8 +6,21 @@
 //! Lookups run the same [`run_lookup`] driver as the simulator, with the
 //! `UdpRpc` as their transport.
 //!
-//! The node speaks KRPC (BEP 5, BEP 43, BEP 44 immutable items), so it
-//! interoperates with other Mainline DHT software.
+//! The node speaks KRPC (BEP 5, BEP 42 node ids, BEP 43, BEP 44 immutable
+//! and mutable items), so it interoperates with other Mainline DHT software.
+
+/// Log at info for a lone node, at debug for a swarm's nodes, whose shell
+/// logs one line for them all ([`NodeConfig::log_maintenance`]). Tracing
+/// takes its level as a constant, so the choice is written here, once.
+macro_rules! node_info {
+    ($config:expr, $($event:tt)+) => {
+        if $config.log_maintenance {
+            tracing::info!($($event)+)
+        } else {
+            tracing::debug!($($event)+)
+        }
+    };
+}
 
 mod bootstrap;
 mod swarm;
@@ -301,23 +314,15 @@ impl Node {
                     (table.buckets_to_refresh(now), table.len())
                 };
                 let served = lock(&inner.server).stats();
-                macro_rules! pass {
-                    ($level:ident) => {
-                        tracing::$level!(
-                            contacts,
-                            refreshing = buckets.len(),
-                            answered = served.answered,
-                            rate_limited = served.rate_limited,
-                            malformed = served.malformed,
-                            "maintenance"
-                        )
-                    };
-                }
-                if inner.config.log_maintenance {
-                    pass!(info);
-                } else {
-                    pass!(debug);
-                }
+                node_info!(
+                    inner.config,
+                    contacts,
+                    refreshing = buckets.len(),
+                    answered = served.answered,
+                    rate_limited = served.rate_limited,
+                    malformed = served.malformed,
+                    "maintenance"
+                );
                 inner.refresh(&buckets).await;
             }
         });

@@ -180,6 +180,18 @@ fn into_inner<T>(mutex: Mutex<T>) -> T {
 /// Which nodes stored a write (`put`, `announce_peer`) and which did not.
 type Writes = (Vec<Contact>, Vec<(Contact, String)>);
 
+impl PutReport {
+    /// The report of a put of `target`: its lookup, and its writes.
+    fn of(target: NodeId, tapped: &Tapped, (stored_at, failed): Writes) -> PutReport {
+        PutReport {
+            target,
+            stored_at,
+            failed,
+            lookup_requests: tapped.outcome.stats.requests,
+        }
+    }
+}
+
 impl Node {
     /// Run a FIND_NODE lookup of `target` with the node's strategy, each
     /// request sent as `ask(target)`.
@@ -250,7 +262,7 @@ impl Node {
         let tapped = self
             .tapped_lookup(target, |target| Method::Get { target })
             .await;
-        let (stored_at, failed) = self
+        let writes = self
             .write_to_result(&tapped, |token| {
                 method_of(Request::PutValue {
                     value: value.clone(),
@@ -258,12 +270,7 @@ impl Node {
                 })
             })
             .await;
-        let report = PutReport {
-            target,
-            stored_at,
-            failed,
-            lookup_requests: tapped.outcome.stats.requests,
-        };
+        let report = PutReport::of(target, &tapped, writes);
         tracing::info!(
             target = %target,
             stored = report.stored_at.len(),
@@ -298,30 +305,22 @@ impl Node {
         let (stored, _) = tapped.newest_item(&key, salt);
         let seq = seq.unwrap_or_else(|| stored.map_or(1, |s| s.seq.saturating_add(1)));
         let item = MutableItem::sign(seed, salt, seq, &value);
-        let (stored_at, failed) = self
+        let writes = self
             .write_to_result(&tapped, |token| Method::PutMutable {
                 item: item.clone(),
                 token,
                 cas: None,
             })
             .await;
+        let put = PutReport::of(target, &tapped, writes);
         tracing::info!(
             target = %target,
             seq,
-            stored = stored_at.len(),
-            failed = failed.len(),
+            stored = put.stored_at.len(),
+            failed = put.failed.len(),
             "mutable put finished"
         );
-        Ok(MutablePutReport {
-            put: PutReport {
-                target,
-                stored_at,
-                failed,
-                lookup_requests: tapped.outcome.stats.requests,
-            },
-            key,
-            seq,
-        })
+        Ok(MutablePutReport { put, key, seq })
     }
 
     /// Find the newest mutable item of public key `key` under `salt`: the

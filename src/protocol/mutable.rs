@@ -11,7 +11,7 @@
 use ed25519_dalek::{Signature, Signer, SigningKey, Verifier, VerifyingKey};
 use sha1::{Digest, Sha1};
 
-use crate::id::NodeId;
+use crate::id::{hex, NodeId};
 
 /// The longest salt BEP 44 allows, in bytes.
 pub const MAX_SALT_LEN: usize = 64;
@@ -41,11 +41,6 @@ impl std::fmt::Debug for MutableItem {
             .field("value", &String::from_utf8_lossy(&self.value))
             .finish_non_exhaustive()
     }
-}
-
-/// Lowercase hex of `bytes`.
-pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// The target a mutable item is stored under: SHA-1 of its public key
@@ -115,11 +110,7 @@ mod tests {
     use super::*;
 
     fn bytes<const N: usize>(hex: &str) -> [u8; N] {
-        let v: Vec<u8> = (0..hex.len())
-            .step_by(2)
-            .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap())
-            .collect();
-        v.try_into().unwrap()
+        crate::id::from_hex(hex).unwrap()
     }
 
     const KEY: &str = "77ff84905a91936367c01360803104f92432fcd904a43511876df5cdf3e7e548";

@@ -391,13 +391,7 @@ impl Server {
         now: Time,
     ) -> Result<ResponseBody, KrpcError> {
         self.check_token(from, token, now)?;
-        if value.len() > MAX_VALUE_LEN {
-            self.stats.too_big += 1;
-            return Err(KrpcError {
-                code: ERROR_VALUE_TOO_BIG,
-                message: format!("value is {} bytes; at most {MAX_VALUE_LEN}", value.len()),
-            });
-        }
+        self.check_value_len(&value)?;
         let actual = NodeId::of_immutable_value(&value);
         if target.is_some_and(|t| t != actual) {
             self.stats.invalid_arguments += 1;
@@ -406,15 +400,38 @@ impl Server {
                 message: "target is not the SHA-1 of the bencoded value".into(),
             });
         }
-        match self.storage.put_item(actual, value, now) {
+        let outcome = self.storage.put_item(actual, value, now);
+        self.answer_stored(outcome)
+    }
+
+    /// BEP 44's cap on values, for either kind of put: 205 over it.
+    fn check_value_len(&mut self, value: &[u8]) -> Result<(), KrpcError> {
+        if value.len() > MAX_VALUE_LEN {
+            return Err(self.too_big(format!(
+                "value is {} bytes; at most {MAX_VALUE_LEN}",
+                value.len()
+            )));
+        }
+        Ok(())
+    }
+
+    /// The answer to a put the storage handled: 205 if it could not hold
+    /// the value at all, else an empty response.
+    fn answer_stored(&mut self, outcome: PutOutcome) -> Result<ResponseBody, KrpcError> {
+        match outcome {
             PutOutcome::TooLarge => {
-                self.stats.too_big += 1;
-                Err(KrpcError {
-                    code: ERROR_VALUE_TOO_BIG,
-                    message: format!("value too large; at most {MAX_VALUE_LEN} bytes"),
-                })
+                Err(self.too_big(format!("value too large; at most {MAX_VALUE_LEN} bytes")))
             }
             PutOutcome::Stored | PutOutcome::Refreshed => Ok(self.response()),
+        }
+    }
+
+    /// Count a value refused for its size, and the 205 that says so.
+    fn too_big(&mut self, message: String) -> KrpcError {
+        self.stats.too_big += 1;
+        KrpcError {
+            code: ERROR_VALUE_TOO_BIG,
+            message,
         }
     }
 }
@@ -439,29 +456,13 @@ impl Server {
                 format!("salt is {} bytes; at most {MAX_SALT_LEN}", item.salt.len()),
             );
         }
-        if item.value.len() > MAX_VALUE_LEN {
-            self.stats.too_big += 1;
-            return refuse(
-                ERROR_VALUE_TOO_BIG,
-                format!(
-                    "value is {} bytes; at most {MAX_VALUE_LEN}",
-                    item.value.len()
-                ),
-            );
-        }
+        self.check_value_len(&item.value)?;
         if !item.verifies() {
             self.stats.bad_signature += 1;
             return refuse(ERROR_INVALID_SIGNATURE, "invalid signature".into());
         }
         match self.storage.put_mutable(item, cas, now) {
-            Ok(PutOutcome::TooLarge) => {
-                self.stats.too_big += 1;
-                refuse(
-                    ERROR_VALUE_TOO_BIG,
-                    format!("value too large; at most {MAX_VALUE_LEN} bytes"),
-                )
-            }
-            Ok(PutOutcome::Stored | PutOutcome::Refreshed) => Ok(self.response()),
+            Ok(outcome) => self.answer_stored(outcome),
             Err(MutableRefusal::CasMismatch) => {
                 self.stats.cas_mismatch += 1;
                 refuse(

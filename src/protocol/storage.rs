@@ -179,10 +179,7 @@ impl Storage {
     /// [`NodeId::of_immutable_value`] of `value`; that is what makes a second
     /// put of the same target a mere refresh.
     pub fn put_item(&mut self, target: NodeId, value: Vec<u8>, now: Time) -> PutOutcome {
-        if value.len() > MAX_VALUE_LEN
-            || value.len() > self.limits.max_bytes
-            || self.limits.max_items == 0
-        {
+        if !self.could_hold(&value) {
             return PutOutcome::TooLarge;
         }
         self.expire_items(now);
@@ -192,6 +189,14 @@ impl Storage {
         }
         self.insert(target, value, None, now);
         PutOutcome::Stored
+    }
+
+    /// Whether `value` fits at all, with every other item evicted: within
+    /// [`MAX_VALUE_LEN`] and `max_bytes`, and `max_items` above zero.
+    fn could_hold(&self, value: &[u8]) -> bool {
+        value.len() <= MAX_VALUE_LEN
+            && value.len() <= self.limits.max_bytes
+            && self.limits.max_items > 0
     }
 
     /// Restart the lifetime of the item under `target` (which is stored).
@@ -241,10 +246,7 @@ impl Storage {
         cas: Option<i64>,
         now: Time,
     ) -> Result<PutOutcome, MutableRefusal> {
-        if item.value.len() > MAX_VALUE_LEN
-            || item.value.len() > self.limits.max_bytes
-            || self.limits.max_items == 0
-        {
+        if !self.could_hold(&item.value) {
             return Ok(PutOutcome::TooLarge);
         }
         self.expire_items(now);
