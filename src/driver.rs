@@ -1,11 +1,13 @@
-//! The one async lookup loop, shared by the simulator and the UDP node.
+//! The one lookup driver, shared by the simulator and the UDP node.
 //!
-//! It is the thin shell around a [`LookupStrategy`]: it reads the clock,
-//! sends what the strategy asks for through a [`Transport`], feeds replies
-//! and failures back, keeps the node's routing table up to date from every
-//! reply, and returns the [`LookupOutcome`]. Nothing here decides anything:
-//! every decision is the strategy's, so a simulated lookup runs exactly the
-//! code path of a real one.
+//! [`LookupDriver`] is the sans-IO core around a [`LookupStrategy`]: it
+//! passes on what the strategy asks for, feeds replies and failures back,
+//! checks the strategy's contract, keeps the node's routing table up to
+//! date from every reply, and tells an observer. [`run_lookup`] is its
+//! tokio shell, which the UDP node runs over a [`Transport`]; the
+//! simulator's event loop is the other shell. Nothing here decides
+//! anything: every decision is the strategy's, so a simulated lookup takes
+//! exactly the steps of a real one.
 
 use std::sync::Mutex;
 use std::time::Duration;
@@ -90,6 +92,16 @@ impl DriverObserver for () {
     fn event(&mut self, _event: DriverEvent) {}
 }
 
+impl<O: DriverObserver + ?Sized> DriverObserver for &mut O {
+    fn event(&mut self, event: DriverEvent) {
+        (**self).event(event);
+    }
+
+    fn wants_phases(&self) -> bool {
+        (**self).wants_phases()
+    }
+}
+
 impl DriverObserver for Vec<DriverEvent> {
     fn event(&mut self, event: DriverEvent) {
         self.push(event);
@@ -100,12 +112,170 @@ impl DriverObserver for Vec<DriverEvent> {
     }
 }
 
+/// The driver's decisions for one lookup, without a socket, task or clock:
+/// the sans-IO core both shells run. [`run_lookup`] drives it with tokio
+/// over a [`Transport`]; the simulator's event loop drives it with virtual
+/// time, so a simulated lookup goes through exactly the steps of a real one.
+///
+/// The shell asks [`LookupDriver::step`] what to do, sends the request it
+/// is given to each contact of a [`DriverStep::Send`] (each bounded by its
+/// own timeout), and reports every request's end, exactly once, as
+/// [`LookupDriver::on_reply`] or [`LookupDriver::on_failure`]. A reply may
+/// ask for an eviction ping, whose answer goes to
+/// [`LookupDriver::on_ping`]. The driver keeps the contract checks
+/// ([`crate::lookup::contract`]), the routing table's updates and the
+/// observer's events.
+#[derive(Debug)]
+pub struct LookupDriver {
+    request: Request,
+    local: NodeId,
+    asked: HashSet<NodeId>,
+    phase: String,
+    pending: usize,
+}
+
+/// What the shell of a [`LookupDriver`] does next.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DriverStep {
+    /// Send [`LookupDriver::request`] to each contact, now.
+    Send(Vec<Contact>),
+    /// Wait for a request's end or this deadline, then step again.
+    Wait(Option<Time>),
+    /// The lookup is over; requests still in flight may be dropped.
+    Finished(LookupOutcome),
+}
+
+impl LookupDriver {
+    /// A driver for `lookup`, run in `mode` by the node `local`.
+    pub fn new(lookup: &dyn LookupStrategy, mode: LookupMode, local: NodeId) -> LookupDriver {
+        let target = *lookup.target();
+        let request = match mode {
+            LookupMode::FindNode => Request::FindNode { target },
+            LookupMode::FindValue => Request::GetValue { target },
+        };
+        LookupDriver {
+            request,
+            local,
+            asked: HashSet::new(),
+            phase: String::new(),
+            pending: 0,
+        }
+    }
+
+    /// The request every contact of the lookup is sent.
+    pub fn request(&self) -> &Request {
+        &self.request
+    }
+
+    /// Lookup requests sent and not yet ended.
+    pub fn pending(&self) -> usize {
+        self.pending
+    }
+
+    /// Poll the strategy at `now`, check what it asks for, and tell the
+    /// observer.
+    pub fn step<O>(
+        &mut self,
+        lookup: &mut dyn LookupStrategy,
+        now: Time,
+        observer: &mut O,
+    ) -> DriverStep
+    where
+        O: DriverObserver + ?Sized,
+    {
+        let action = enforce(
+            lookup.poll(now),
+            &*lookup,
+            &self.local,
+            &mut self.asked,
+            self.pending == 0,
+            now,
+        );
+        for contact in lookup.take_gave_up() {
+            observer.event(DriverEvent::Failed(now, contact, TransportError::Timeout));
+        }
+        if observer.wants_phases() {
+            let current = lookup.phase();
+            if current != self.phase {
+                observer.event(DriverEvent::Phase(now, current.clone()));
+                self.phase = current;
+            }
+        }
+        match action {
+            LookupAction::Finished(outcome) => {
+                observer.event(DriverEvent::Finished(now, outcome.clone()));
+                DriverStep::Finished(outcome)
+            }
+            LookupAction::Send(contacts) => {
+                observer.event(DriverEvent::Sent(now, contacts.clone()));
+                self.pending += contacts.len();
+                DriverStep::Send(contacts)
+            }
+            LookupAction::Wait(deadline) => DriverStep::Wait(deadline),
+        }
+    }
+
+    /// `from` answered a lookup request with `response`: the strategy hears
+    /// it, and `table` learns `from` by the Kademlia rule. Returns the
+    /// contact a full bucket wants pinged, if any: send it a ping and report
+    /// the answer with [`LookupDriver::on_ping`].
+    pub fn on_reply<O>(
+        &mut self,
+        lookup: &mut dyn LookupStrategy,
+        table: &mut RoutingTable,
+        from: Contact,
+        response: &Response,
+        now: Time,
+        observer: &mut O,
+    ) -> Option<Contact>
+    where
+        O: DriverObserver + ?Sized,
+    {
+        self.pending = self.pending.saturating_sub(1);
+        let reply = Reply {
+            contacts: &response.contacts,
+            value: response.value.as_deref(),
+        };
+        if lookup.on_response(&from.id, reply, now) {
+            observer.event(DriverEvent::Replied(now, from, response.contacts.clone()));
+        }
+        match table.update(from, now) {
+            UpdateOutcome::PingOldest { oldest } => Some(oldest),
+            _ => None,
+        }
+    }
+
+    /// A lookup request to `from` ended without a valid answer.
+    pub fn on_failure<O>(
+        &mut self,
+        lookup: &mut dyn LookupStrategy,
+        table: &mut RoutingTable,
+        from: Contact,
+        error: TransportError,
+        now: Time,
+        observer: &mut O,
+    ) where
+        O: DriverObserver + ?Sized,
+    {
+        self.pending = self.pending.saturating_sub(1);
+        if lookup.on_failure(&from.id, now) {
+            observer.event(DriverEvent::Failed(now, from, error));
+        }
+        let _ = table.on_failure(&from, now);
+    }
+
+    /// The eviction ping of `oldest` ended: answered or not.
+    pub fn on_ping(table: &mut RoutingTable, oldest: &Contact, answered: bool, now: Time) {
+        table.on_ping_result(oldest, answered, now);
+    }
+}
+
 enum Done {
     Lookup(Contact, Result<Response, TransportError>),
     Ping(Contact, bool),
 }
 
-/// Run `lookup` to its end.
+/// Run `lookup` to its end: the tokio shell of a [`LookupDriver`].
 ///
 /// Every request goes through `transport`, bounded by `rpc_timeout` even if
 /// the transport itself never gives up, so the loop always ends. Every reply
@@ -126,11 +296,6 @@ where
     T: Transport + ?Sized,
     O: DriverObserver + ?Sized,
 {
-    let target = *lookup.target();
-    let request = match mode {
-        LookupMode::FindNode => Request::FindNode { target },
-        LookupMode::FindValue => Request::GetValue { target },
-    };
     let mut pending = FuturesUnordered::new();
     let mut pings = FuturesUnordered::new();
     let send = |to: Contact, request: Request| async move {
@@ -139,42 +304,18 @@ where
             Err(_) => Err(TransportError::Timeout),
         }
     };
-    let mut phase = String::new();
     let local = *lock(table).local_id();
-    let mut asked = HashSet::new();
+    let mut driver = LookupDriver::new(&*lookup, mode, local);
     let outcome = loop {
-        let now = clock.now();
-        let action = enforce(
-            lookup.poll(now),
-            &*lookup,
-            &local,
-            &mut asked,
-            pending.is_empty(),
-            now,
-        );
-        for contact in lookup.take_gave_up() {
-            observer.event(DriverEvent::Failed(now, contact, TransportError::Timeout));
-        }
-        if observer.wants_phases() {
-            let current = lookup.phase();
-            if current != phase {
-                observer.event(DriverEvent::Phase(now, current.clone()));
-                phase = current;
-            }
-        }
-        match action {
-            LookupAction::Finished(outcome) => {
-                observer.event(DriverEvent::Finished(now, outcome.clone()));
-                break outcome;
-            }
-            LookupAction::Send(contacts) => {
-                observer.event(DriverEvent::Sent(now, contacts.clone()));
+        match driver.step(lookup, clock.now(), observer) {
+            DriverStep::Finished(outcome) => break outcome,
+            DriverStep::Send(contacts) => {
                 for to in contacts {
-                    let fut = send(to, request.clone());
+                    let fut = send(to, driver.request().clone());
                     pending.push(async move { Done::Lookup(to, fut.await) });
                 }
             }
-            LookupAction::Wait(deadline) => {
+            DriverStep::Wait(deadline) => {
                 let sleep_until = deadline.map(|d| clock.instant(d));
                 let done = tokio::select! {
                     biased;
@@ -186,31 +327,20 @@ where
                 let now = clock.now();
                 match done {
                     Done::Lookup(from, Ok(response)) => {
-                        let reply = Reply {
-                            contacts: &response.contacts,
-                            value: response.value.as_deref(),
-                        };
-                        if lookup.on_response(&from.id, reply, now) {
-                            observer.event(DriverEvent::Replied(
-                                now,
-                                from,
-                                response.contacts.clone(),
-                            ));
-                        }
-                        let heard = lock(table).update(from, now);
-                        if let UpdateOutcome::PingOldest { oldest } = heard {
+                        let mut table = lock(table);
+                        let ping =
+                            driver.on_reply(lookup, &mut table, from, &response, now, observer);
+                        if let Some(oldest) = ping {
                             let fut = send(oldest, Request::Ping);
                             pings.push(async move { Done::Ping(oldest, fut.await.is_ok()) });
                         }
                     }
                     Done::Lookup(from, Err(error)) => {
-                        if lookup.on_failure(&from.id, now) {
-                            observer.event(DriverEvent::Failed(now, from, error));
-                        }
-                        let _ = lock(table).on_failure(&from, now);
+                        let mut table = lock(table);
+                        driver.on_failure(lookup, &mut table, from, error, now, observer);
                     }
                     Done::Ping(oldest, answered) => {
-                        lock(table).on_ping_result(&oldest, answered, now);
+                        LookupDriver::on_ping(&mut lock(table), &oldest, answered, now);
                     }
                 }
             }
@@ -218,7 +348,7 @@ where
     };
     while let Some(done) = pings.next().await {
         if let Done::Ping(oldest, answered) = done {
-            lock(table).on_ping_result(&oldest, answered, clock.now());
+            LookupDriver::on_ping(&mut lock(table), &oldest, answered, clock.now());
         }
     }
     outcome

@@ -262,12 +262,7 @@ fn the_driver_holds_a_raw_strategy_to_the_contract() {
         });
         let net = std::sync::Arc::new(sim::build_network(&config));
         let tasks = sim::make_tasks(&net, &config);
-        let outcome = sim::virtual_time_runtime().block_on(tasks[0].run(
-            &net,
-            &raw,
-            kadlab::driver::Clock::starting_now(),
-            &mut (),
-        ));
+        let outcome = tasks[0].run(&net, &raw, &mut ());
         assert_eq!(outcome.reason, EndReason::ContractBroken, "{fault:?}");
         assert_eq!(outcome.breach, Some(breach), "{fault:?}");
     }

@@ -8,14 +8,14 @@ use std::time::Duration;
 use kadlab::cli::compare::{NetworkArgs, Preset};
 use kadlab::cli::eclipse::{self, Sweep};
 use kadlab::contact::Contact;
-use kadlab::driver::{Clock, DriverEvent, DriverObserver};
+use kadlab::driver::{DriverEvent, DriverObserver};
 use kadlab::id::{NodeId, ID_LEN};
 use kadlab::lookup::StrategyName;
 use kadlab::protocol::Request;
 use kadlab::sim::routes::{PathRoute, RequestLog};
-use kadlab::sim::{self, AdversaryMode, SimNetwork, SimTransport};
+use kadlab::sim::{self, AdversaryMode, SimNetwork};
 use kadlab::time::Time;
-use kadlab::transport::{Transport, TransportError};
+use kadlab::transport::TransportError;
 
 /// A static network of `nodes` with a fraction 0.3 of forging adversaries.
 fn forging_network(nodes: usize) -> SimNetwork {
@@ -93,21 +93,16 @@ fn requests_go_by_address_and_answers_under_another_id_are_refused() {
         .find(|&n| !net.nodes[n as usize].adversary)
         .unwrap();
     let liar = first(&net, true);
-    let rt = sim::virtual_time_runtime();
-    rt.block_on(async {
-        let transport = SimTransport {
-            net: Arc::clone(&net),
-            from: origin,
-            clock: Clock::starting_now(),
-            rpc_timeout: Duration::from_secs(2),
-        };
+    {
+        let request =
+            |to: Contact, request: &Request| net.request_now(origin, &to, request, Time::ZERO);
         let find = Request::FindNode { target };
         // A forged contact: a made-up id at the liar's address. The liar
         // gets the request and answers as the claimed id, with more lies.
         let mut made_up = target;
         made_up.0[ID_LEN - 1] ^= 0x55;
         let forged = Contact::new(made_up, net.nodes[liar as usize].contact.addr);
-        let answer = transport.request(forged, find.clone()).await.unwrap();
+        let answer = request(forged, &find).unwrap();
         assert_eq!(answer.id, made_up);
         assert_eq!(answer.contacts.len(), 16);
         assert!(answer.contacts.iter().all(|c| net.is_adversary_at(c)));
@@ -115,22 +110,19 @@ fn requests_go_by_address_and_answers_under_another_id_are_refused() {
         // (the liar lies), and still not that node for the truth.
         let honest_id = net.nodes[honest as usize].contact.id;
         let stolen = Contact::new(honest_id, net.nodes[liar as usize].contact.addr);
-        assert_eq!(
-            transport.request(stolen, find.clone()).await.unwrap().id,
-            honest_id
-        );
+        assert_eq!(request(stolen, &find).unwrap().id, honest_id);
         assert_eq!(net.index_of(&stolen), None);
         // An honest node asked under another id answers as itself, and
         // the transport refuses that answer, as UdpRpc does.
         let wrong = Contact::new(made_up, net.nodes[honest as usize].contact.addr);
-        let error = transport.request(wrong, find.clone()).await.unwrap_err();
+        let error = request(wrong, &find).unwrap_err();
         assert!(matches!(error, TransportError::BadResponse(_)), "{error:?}");
         // Asked under its own id, it answers honestly.
         let right = net.nodes[honest as usize].contact;
-        let answer = transport.request(right, find).await.unwrap();
+        let answer = request(right, &find).unwrap();
         assert_eq!(answer.id, right.id);
         assert!(answer.contacts.iter().all(|c| net.index_of(c).is_some()));
-    });
+    }
 }
 
 /// An id at XOR distance `d` (in the first byte) from the zero target.

@@ -4,9 +4,8 @@
 use std::sync::Arc;
 
 use crate::accuracy::Setting;
-use crate::driver::Clock;
 use crate::lookup::{Contender, LookupOutcome};
-use crate::sim::{self, LookupTask, SimNetwork};
+use crate::sim::{LookupTask, SimNetwork};
 
 /// What one lookup cost and missed: the counts the measurements report.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -87,8 +86,7 @@ impl<'a> Cycle<'a> {
     /// the network, so a cost depends only on its position in the list.
     pub fn run(&mut self, n: u64) -> Vec<Cost> {
         let tasks = self.setting.tasks();
-        let runtime = sim::virtual_time_runtime();
-        runtime.block_on(async {
+        {
             let mut costs = Vec::with_capacity(n as usize);
             for _ in 0..n {
                 if self.next == tasks.len() {
@@ -98,9 +96,7 @@ impl<'a> Cycle<'a> {
                 let position = self.next;
                 let task = &tasks[position];
                 self.next += 1;
-                let outcome = task
-                    .run(&self.net, &self.contender, Clock::starting_now(), &mut ())
-                    .await;
+                let outcome = task.run(&self.net, &self.contender, &mut ());
                 costs.push(Cost::of(
                     &self.net,
                     self.contender.k(),
@@ -110,6 +106,6 @@ impl<'a> Cycle<'a> {
                 ));
             }
             costs
-        })
+        }
     }
 }

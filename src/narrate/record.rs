@@ -5,10 +5,9 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use crate::contact::Contact;
-use crate::driver::{Clock, DriverEvent};
+use crate::driver::DriverEvent;
 use crate::id::NodeId;
 use crate::lookup::{Contender, LookupOutcome};
-use crate::sim;
 
 use super::World;
 
@@ -57,13 +56,7 @@ impl Recording {
         let net = Arc::new(world.net.clone());
         let seeds = world.closest_in_table(seeds);
         let mut events: Vec<DriverEvent> = Vec::new();
-        let (outcome, strategy) = sim::virtual_time_runtime().block_on(async {
-            let clock = Clock::starting_now();
-            world
-                .task
-                .run_keeping(&net, contender, clock, &mut events)
-                .await
-        });
+        let (outcome, strategy) = world.task.run_keeping(&net, contender, &mut events);
         let paths = net
             .nodes
             .iter()

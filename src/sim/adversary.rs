@@ -10,7 +10,7 @@
 //! runs stable machines, and churn would only hide the attack.
 //!
 //! Requests are delivered by address (see
-//! [`SimTransport`](crate::sim::SimTransport)): an adversary answers
+//! [`SimNetwork::outbound`](crate::sim::SimNetwork::outbound)): an adversary answers
 //! whatever id the contact it was asked under claims, so it can hand out
 //! contacts with any id at its own address and answer as that id when asked
 //! there. Ids are not bound to addresses or keys in Kademlia (S/Kademlia

@@ -1,12 +1,14 @@
 //! A deterministic simulated network for comparing lookup strategies.
 //!
 //! N nodes with their own [`RoutingTable`]s
-//! live in one process. Time is **tokio's paused clock** on a current-thread
-//! runtime: a sleep returns at once with the clock moved to its deadline, so
-//! an hour of traffic runs in seconds, and the async lookup driver the UDP
-//! node uses runs here unchanged (a hand-written event queue would have
-//! needed a second, synchronous copy of the driver). With one thread, no
-//! wall-clock reads and seeded models, a seed fully determines a run.
+//! live in one process. Time is virtual: an event loop (`sim/engine.rs`) pops the
+//! earliest pending thing (a datagram arriving, a timeout, a lookup's
+//! deadline) and moves the clock to it, so an hour of traffic runs in
+//! seconds. Lookups go through the same sans-IO
+//! [`LookupDriver`](crate::driver::LookupDriver) the UDP node's tokio shell
+//! drives, so a simulated lookup takes exactly the steps of a real one. With
+//! one thread per network, no wall-clock reads and seeded models, a seed
+//! fully determines a run.
 //!
 //! Models: per-pair log-normal latency, i.i.d. datagram loss, churn (none,
 //! exponential or Weibull sessions with equal-mean downtimes), and a fraction
@@ -14,6 +16,7 @@
 
 pub mod adversary;
 pub mod churn;
+pub(crate) mod engine;
 pub mod ids;
 pub mod network;
 pub mod routes;
@@ -30,7 +33,7 @@ use serde_json::json;
 
 pub use adversary::{Adversaries, AdversaryMode};
 pub use churn::{ChurnModel, Schedule};
-pub use network::{LatencyModel, SimNetwork, SimNode, SimTransport};
+pub use network::{check_answer, LatencyModel, SimNetwork, SimNode};
 pub use upkeep::{Rate, Upkeep};
 pub use warmup::Warmup;
 pub use workload::{
@@ -204,23 +207,6 @@ impl SimConfig {
     }
 }
 
-/// A current-thread tokio runtime whose clock is paused: sleeps return at
-/// once with virtual time moved to their deadline.
-///
-/// # Panics
-/// If tokio cannot create a runtime at all (no timer driver), which no
-/// input can cause.
-pub fn virtual_time_runtime() -> tokio::runtime::Runtime {
-    match tokio::runtime::Builder::new_current_thread()
-        .enable_time()
-        .start_paused(true)
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => panic!("cannot build the simulator's tokio runtime: {e}"),
-    }
-}
-
 /// Independent random streams derived from one seed, so that changing, say,
 /// the number of lookups does not change the network.
 pub(crate) fn stream(seed: u64, purpose: u64) -> ChaCha8Rng {
@@ -248,10 +234,13 @@ pub(crate) mod streams {
 /// upkeep (refresh, rejoins, background lookups; see [`upkeep`]): what the
 /// network does between the workload's lookups, for experiments on how
 /// fresh tables stay.
-pub fn run_upkeep(net: &std::sync::Arc<SimNetwork>, config: &SimConfig, from: Time, until: Time) {
-    virtual_time_runtime().block_on(async {
-        let clock = crate::driver::Clock::starting_now();
-        upkeep::join_tasks(upkeep::spawn(net, config, clock, from, until)).await;
+pub fn run_upkeep(net: &SimNetwork, config: &SimConfig, from: Time, until: Time) {
+    let mut upkeeps = upkeep::Upkeeps::new(net, config, from, until);
+    let mut processes = upkeeps.processes::<()>();
+    let lookup = upkeep::upkeep_lookup(config);
+    let mut engine = engine::Engine::new(net, from);
+    engine::run(&mut engine, &mut processes, |engine, done| {
+        let _ = upkeep::carry_on(engine, &lookup, done);
     });
 }
 
@@ -287,10 +276,9 @@ pub fn sweep<V: Copy>(
 /// Build the network of `config` and warm it up: the state every strategy
 /// starts from.
 pub fn build_network(config: &SimConfig) -> SimNetwork {
-    let net = std::sync::Arc::new(new_network(config));
+    let net = new_network(config);
     warmup::warm_up(&net, config);
-    // Every lookup of the warm-up has ended, so no copy of the handle is left.
-    std::sync::Arc::try_unwrap(net).unwrap_or_else(|shared| (*shared).clone())
+    net
 }
 
 /// The nodes of `config` (ids, sessions, adversaries) with empty routing

@@ -1,17 +1,17 @@
-//! The simulated network: nodes, their tables and stores, and a
-//! [`Transport`] that moves requests between them in virtual time.
+//! The simulated network: nodes, their tables and stores, and the models
+//! that move datagrams between them (the event loop of
+//! event loop in `sim/engine.rs` carries them in virtual time).
 
 use std::ops::Range;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
-use async_trait::async_trait;
 use hashbrown::HashMap;
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
 use crate::contact::Contact;
-use crate::driver::{lock, Clock};
+use crate::driver::lock;
 use crate::id::{NodeId, ID_BITS};
 use crate::protocol::{Request, Response};
 use crate::routing::{Directory, Heard, RoutingConfig, RoutingTable, UpdateOutcome};
@@ -19,7 +19,7 @@ use crate::sim::adversary::AdversaryMode;
 use crate::sim::churn::Schedule;
 use crate::sim::ids::SortedIds;
 use crate::time::Time;
-use crate::transport::{Transport, TransportError};
+use crate::transport::TransportError;
 
 /// Per-pair one-way delay: log-normal, fixed for each pair of nodes.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -391,61 +391,73 @@ impl SimNetwork {
     }
 }
 
-/// A node's view of the simulated network: requests leave from it.
-#[derive(Clone, Debug)]
-pub struct SimTransport {
-    /// The network.
-    pub net: Arc<SimNetwork>,
-    /// The sending node.
-    pub from: u32,
-    /// The virtual clock.
-    pub clock: Clock,
-    /// How long a request waits before it times out.
-    pub rpc_timeout: Duration,
+impl SimNetwork {
+    /// Where a datagram from node `from` to `to` goes: the node listening
+    /// at the contact's address (whatever id the contact claims) and the
+    /// one-way delay to it. `None` when nobody listens there or the loss
+    /// model drops the datagram; the sender learns either only from its
+    /// timeout.
+    pub fn outbound(&self, from: u32, to: &Contact) -> Option<(u32, Duration)> {
+        let n = self.listener(to)?;
+        let delay = self.latency.delay(self.seed, from, n);
+        (!self.lost()).then_some((n, delay))
+    }
+
+    /// Node `n`'s answer at `now` to `request`, which node `from` sent to
+    /// the contact `to` at `n`'s address; `None` when `n` does not answer
+    /// (down, unreachable or a dropping adversary) or its answer is lost.
+    /// An honest node learns the sender ([`SimNetwork::handle`]); an
+    /// adversary answers as whoever it was asked as: it lies.
+    pub fn answer(
+        &self,
+        n: u32,
+        from: u32,
+        to: &Contact,
+        request: &Request,
+        now: Time,
+    ) -> Option<Response> {
+        if !self.answers(n, now) {
+            return None;
+        }
+        let response = if self.nodes[n as usize].adversary {
+            self.lie_as(n, to.id, request, now)
+        } else {
+            self.handle(n, self.nodes[from as usize].contact, request, now)
+        };
+        (!self.lost()).then_some(response)
+    }
+
+    /// Node `from` sends `request` to `to` at `now` and gets the answer at
+    /// once, without the delays: one request through the same models
+    /// ([`SimNetwork::outbound`], [`SimNetwork::answer`], [`check_answer`])
+    /// as the event loop's, for tests and tools that look at single
+    /// requests.
+    pub fn request_now(
+        &self,
+        from: u32,
+        to: &Contact,
+        request: &Request,
+        now: Time,
+    ) -> Result<Response, TransportError> {
+        let (n, _) = self.outbound(from, to).ok_or(TransportError::Timeout)?;
+        let response = self
+            .answer(n, from, to, request, now)
+            .ok_or(TransportError::Timeout)?;
+        check_answer(to, &response)?;
+        Ok(response)
+    }
 }
 
-#[async_trait]
-impl Transport for SimTransport {
-    async fn request(&self, to: Contact, request: Request) -> Result<Response, TransportError> {
-        let sent_at = self.clock.now();
-        let give_up = self.clock.instant(sent_at + self.rpc_timeout);
-        let timeout = || async move {
-            tokio::time::sleep_until(give_up).await;
-            Err(TransportError::Timeout)
-        };
-        // Delivered by address, as a datagram is: whoever listens there
-        // gets the request, whatever id the contact claims.
-        let Some(n) = self.net.listener(&to) else {
-            return timeout().await;
-        };
-        let delay = self.net.latency.delay(self.net.seed, self.from, n);
-        if self.net.lost() {
-            return timeout().await;
-        }
-        tokio::time::sleep(delay).await;
-        let now = self.clock.now();
-        if !self.net.answers(n, now) {
-            return timeout().await;
-        }
-        let me = self.net.nodes[self.from as usize].contact;
-        let response = if self.net.nodes[n as usize].adversary {
-            // An adversary answers as whoever it was asked as: it lies.
-            self.net.lie_as(n, to.id, &request, now)
-        } else {
-            self.net.handle(n, me, &request, now)
-        };
-        if self.net.lost() {
-            return timeout().await;
-        }
-        tokio::time::sleep(delay).await;
-        // As `UdpRpc` does: an answer under another id than the contact's
-        // comes from another node, and is refused.
-        if response.id != to.id {
-            return Err(TransportError::BadResponse(format!(
-                "answered as {} instead of {}",
-                response.id, to.id
-            )));
-        }
-        Ok(response)
+/// Whether `response`, to a request sent to `to`, is `to`'s. As `UdpRpc`
+/// does, an answer under another id than the contact's comes from another
+/// node, and is refused.
+pub fn check_answer(to: &Contact, response: &Response) -> Result<(), TransportError> {
+    if response.id == to.id {
+        Ok(())
+    } else {
+        Err(TransportError::BadResponse(format!(
+            "answered as {} instead of {}",
+            response.id, to.id
+        )))
     }
 }

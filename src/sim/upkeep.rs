@@ -22,21 +22,19 @@
 
 use std::fmt;
 use std::str::FromStr;
-use std::sync::Arc;
 use std::time::Duration;
 
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
-use tokio::task::JoinHandle;
 
 use crate::contact::Contact;
-use crate::driver::{lock, Clock};
+use crate::driver::{lock, DriverObserver};
 use crate::id::NodeId;
 use crate::lookup::{Contender, LookupConfig, LookupMode};
 use crate::routing::Heard;
 use crate::sim::adversary::AdversaryMode;
+use crate::sim::engine::{Engine, Finished, Process};
 use crate::sim::network::SimNetwork;
-use crate::sim::workload::lookup_from;
 use crate::sim::{stream, streams, SimConfig};
 use crate::time::Time;
 
@@ -151,74 +149,104 @@ fn phase_second(seed: u64, n: u32) -> u64 {
     crate::sim::network::splitmix64(seed ^ 0x5eed_0f0b_u64 ^ (u64::from(n) << 20)) % tick
 }
 
-/// Start the upkeep of `net` from `from` to `until` (virtual times) as tasks
-/// on the current paused runtime, whose [`Clock`] is `clock`. Await the
-/// handles to let it run to `until`.
-pub(crate) fn spawn(
-    net: &Arc<SimNetwork>,
-    config: &SimConfig,
-    clock: Clock,
-    from: Time,
-    until: Time,
-) -> Vec<JoinHandle<()>> {
-    let mut tasks = Vec::new();
-    if config.upkeep != Upkeep::Off {
-        tasks.push(tokio::spawn(refresh_checks(
-            Arc::clone(net),
-            config.clone(),
-            clock,
-            from,
-            until,
-        )));
-        tasks.push(tokio::spawn(rejoins(
-            Arc::clone(net),
-            config.clone(),
-            clock,
-            from,
-            until,
-        )));
-    }
-    if config.background_lookups.per_hour > 0.0 {
-        tasks.push(tokio::spawn(background(
-            Arc::clone(net),
-            config.clone(),
-            clock,
-            from,
-            until,
-        )));
-    }
-    tasks
+/// What a simulated lookup's starter does when it ends.
+pub(crate) enum Then {
+    /// Nothing: upkeep and background lookups.
+    Nothing,
+    /// Judge it as the workload's task at this position.
+    Record(usize),
+    /// A rejoin's self-lookup: if it found nobody, learn this bootstrap node
+    /// and look up again.
+    Rejoin(Contact),
+    /// A join under way (see [`join`]).
+    Join(Box<Joining>),
 }
 
-/// Wait for every task, and carry a panic in any of them on to the caller.
-/// Tokio keeps a spawned task's panic in its handle; awaited with
-/// `join_all` and the results dropped, an upkeep that died would leave the
-/// tables unrefreshed and the run would go on as if nothing had happened.
-pub(crate) async fn join_tasks(tasks: Vec<JoinHandle<()>>) {
-    for task in tasks {
-        carry_panic(task.await);
-    }
+/// A node's join: its self-lookup, then one lookup into each bucket still
+/// short of k, one after another.
+pub(crate) struct Joining {
+    rng: ChaCha8Rng,
+    /// The buckets to fill, once the self-lookup has ended.
+    buckets: Option<Vec<usize>>,
+    next: usize,
 }
 
-/// Drop the tasks that have finished, carrying on a panic in any of them
-/// (see [`join_tasks`]).
-fn reap(tasks: &mut Vec<JoinHandle<()>>) {
-    use futures_util::FutureExt;
-    tasks.retain_mut(|task| {
-        if !task.is_finished() {
-            return true;
+/// The upkeep of a network from one time to another: refresh checks,
+/// rejoins and background lookups, each a [`Process`] of the event loop.
+pub(crate) struct Upkeeps {
+    refresh: Option<RefreshChecks>,
+    rejoins: Option<Rejoins>,
+    background: Option<Background>,
+}
+
+impl Upkeeps {
+    /// The upkeep `config` asks for on `net`, from `from` to `until`.
+    pub(crate) fn new(net: &SimNetwork, config: &SimConfig, from: Time, until: Time) -> Upkeeps {
+        let on = config.upkeep != Upkeep::Off;
+        Upkeeps {
+            refresh: on.then(|| RefreshChecks::new(net, config, from, until)),
+            rejoins: on.then(|| Rejoins::new(net, config, from, until)),
+            background: (config.background_lookups.per_hour > 0.0)
+                .then(|| Background::new(net, config, from, until)),
         }
-        if let Some(result) = task.now_or_never() {
-            carry_panic(result);
+    }
+
+    /// Its processes, for [`engine::run`].
+    pub(crate) fn processes<W: DriverObserver>(&mut self) -> Vec<&mut dyn Process<Then, W>> {
+        let mut all: Vec<&mut dyn Process<Then, W>> = Vec::new();
+        if let Some(p) = self.refresh.as_mut() {
+            all.push(p);
         }
-        false
-    });
+        if let Some(p) = self.rejoins.as_mut() {
+            all.push(p);
+        }
+        if let Some(p) = self.background.as_mut() {
+            all.push(p);
+        }
+        all
+    }
 }
 
-fn carry_panic(result: Result<(), tokio::task::JoinError>) {
-    if let Err(e) = result {
-        if e.is_panic() {
-            std::panic::resume_unwind(e.into_panic());
+/// Carry on after an upkeep lookup `done` ended (a rejoin's second try, a
+/// join's next bucket), with `lookup` as the rule; a workload task's
+/// lookup is handed back as its position and what it gave.
+pub(crate) fn carry_on<W: DriverObserver>(
+    engine: &mut Engine<'_, Then, W>,
+    lookup: &Contender,
+    done: Finished<Then, W>,
+) -> Option<(usize, Finished<Then, W>)> {
+    let net = engine.net();
+    let n = done.origin;
+    let own = net.nodes[n as usize].contact.id;
+    let now = engine.now();
+    let mode = LookupMode::FindNode;
+    match done.tag {
+        Then::Nothing => None,
+        Then::Record(position) => Some((
+            position,
+            Finished {
+                tag: Then::Nothing,
+                ..done
+            },
+        )),
+        Then::Rejoin(bootstrap) => {
+            if done.outcome.result.is_empty() {
+                let _ =
+                    lock(&net.nodes[n as usize].table).update_heard(bootstrap, Heard::Queried, now);
+                engine.start(n, own, mode, lookup, Then::Nothing, None);
+            }
+            None
+        }
+        Then::Join(mut joining) => {
+            let buckets = joining
+                .buckets
+                .get_or_insert_with(|| lock(&net.nodes[n as usize].table).buckets_to_fill());
+            if let Some(&b) = buckets.get(joining.next) {
+                joining.next += 1;
+                let target = own.random_in_bucket(b, &mut joining.rng);
+                engine.start(n, target, mode, lookup, Then::Join(joining), None);
+            }
+            None
         }
     }
 }
@@ -289,84 +317,118 @@ impl Liveness {
 }
 
 /// Every tick, each honest up node refreshes its buckets that are due.
-async fn refresh_checks(
-    net: Arc<SimNetwork>,
-    config: SimConfig,
-    clock: Clock,
+struct RefreshChecks {
+    /// Nodes grouped by the second of the tick at which they check.
+    by_second: Vec<Vec<u32>>,
+    rng: ChaCha8Rng,
+    lookup: Contender,
+    /// The next check: its minute and second.
+    minute: u64,
+    second: usize,
+    live: Liveness,
+    /// When each node's earliest bucket falls due: a node is not scanned
+    /// before then. A bucket that becomes worth refreshing only because a
+    /// nearer contact arrived waits for that time (at most one interval).
+    next_due: Vec<Time>,
+    everyone_answers: bool,
+    k: usize,
+    upkeep: Upkeep,
     from: Time,
     until: Time,
-) {
-    let tick = UPKEEP_TICK.as_secs().max(1);
-    // Nodes grouped by the second of the tick at which they check.
-    let mut by_second: Vec<Vec<u32>> = vec![Vec::new(); tick as usize];
-    for n in 0..net.nodes.len() as u32 {
-        if !net.nodes[n as usize].adversary {
-            by_second[phase_second(config.seed, n) as usize].push(n);
-        }
-    }
-    let mut rng = stream(config.seed ^ from.as_millis(), streams::UPKEEP);
-    let lookup = upkeep_lookup(&config);
-    let first = from.as_millis() / 1000 / tick;
-    let mut pending = Vec::new();
-    let mut live = Liveness::new(&net, from);
-    let everyone_answers = config.everyone_answers();
-    // When each node's earliest bucket falls due: a node is not scanned
-    // before then. A bucket that becomes worth refreshing only because a
-    // nearer contact arrived waits for that time (at most one interval).
-    let mut next_due = vec![Time::ZERO; net.nodes.len()];
-    for minute in first.. {
-        for (second, nodes) in by_second.iter().enumerate() {
-            let at = Time::from_millis((minute * tick + second as u64) * 1000);
-            if at <= from || nodes.is_empty() {
-                continue;
+}
+
+impl RefreshChecks {
+    fn new(net: &SimNetwork, config: &SimConfig, from: Time, until: Time) -> RefreshChecks {
+        let tick = UPKEEP_TICK.as_secs().max(1);
+        let mut by_second: Vec<Vec<u32>> = vec![Vec::new(); tick as usize];
+        for n in 0..net.nodes.len() as u32 {
+            if !net.nodes[n as usize].adversary {
+                by_second[phase_second(config.seed, n) as usize].push(n);
             }
-            if at > until {
-                join_tasks(pending).await;
+        }
+        let mut checks = RefreshChecks {
+            by_second,
+            rng: stream(config.seed ^ from.as_millis(), streams::UPKEEP),
+            lookup: upkeep_lookup(config),
+            minute: from.as_millis() / 1000 / tick,
+            second: 0,
+            live: Liveness::new(net, from),
+            next_due: vec![Time::ZERO; net.nodes.len()],
+            everyone_answers: config.everyone_answers(),
+            k: config.k,
+            upkeep: config.upkeep,
+            from,
+            until,
+        };
+        checks.settle();
+        checks
+    }
+
+    fn at(&self) -> Time {
+        let tick = self.by_second.len() as u64;
+        Time::from_millis((self.minute * tick + self.second as u64) * 1000)
+    }
+
+    /// Move to the first check after `from` at which some node checks.
+    fn settle(&mut self) {
+        while self.at() <= self.until {
+            if self.second == self.by_second.len() {
+                self.minute += 1;
+                self.second = 0;
+            } else if self.at() <= self.from || self.by_second[self.second].is_empty() {
+                self.second += 1;
+            } else {
                 return;
             }
-            tokio::time::sleep_until(clock.instant(at)).await;
-            let now = clock.now();
-            live.advance_to(now);
-            for &n in nodes {
-                if !live.is_up(n) || now < next_due[n as usize] {
-                    continue;
-                }
-                let due = {
-                    let table = lock(&net.nodes[n as usize].table);
-                    // With buckets due now this is at or before `now`, so the
-                    // node is scanned again at its next check.
-                    next_due[n as usize] = table.next_refresh_due().unwrap_or(now);
-                    table.buckets_to_refresh(now)
-                };
-                if due.is_empty() {
-                    continue;
-                }
-                match config.upkeep {
-                    Upkeep::Oracle => {
-                        let refresh = Refresh {
-                            everyone_answers,
-                            k: config.k,
-                            now,
-                        };
-                        oracle_refresh(&net, &live, n, &due, refresh, &mut rng)
-                    }
-                    Upkeep::Lookups => {
-                        let targets = random_targets(&net, n, &due, now, &mut rng);
-                        let (net, lookup) = (Arc::clone(&net), lookup.clone());
-                        pending.push(tokio::spawn(async move {
-                            let (net, lookup) = (&net, &lookup);
-                            let lookups = targets.into_iter().map(|target| async move {
-                                let mode = LookupMode::FindNode;
-                                lookup_from(net, n, target, mode, lookup, clock, &mut ()).await
-                            });
-                            futures_util::future::join_all(lookups).await;
-                        }));
-                    }
-                    Upkeep::Off => {}
-                }
-            }
-            reap(&mut pending);
         }
+    }
+}
+
+impl<W: DriverObserver> Process<Then, W> for RefreshChecks {
+    fn next_at(&self) -> Option<Time> {
+        (self.second < self.by_second.len() && self.at() <= self.until).then(|| self.at())
+    }
+
+    fn fire(&mut self, engine: &mut Engine<'_, Then, W>) {
+        let net = engine.net();
+        let now = engine.now();
+        self.live.advance_to(now);
+        let nodes = std::mem::take(&mut self.by_second[self.second]);
+        for &n in &nodes {
+            if !self.live.is_up(n) || now < self.next_due[n as usize] {
+                continue;
+            }
+            let due = {
+                let table = lock(&net.nodes[n as usize].table);
+                // With buckets due now this is at or before `now`, so the
+                // node is scanned again at its next check.
+                self.next_due[n as usize] = table.next_refresh_due().unwrap_or(now);
+                table.buckets_to_refresh(now)
+            };
+            if due.is_empty() {
+                continue;
+            }
+            match self.upkeep {
+                Upkeep::Oracle => {
+                    let refresh = Refresh {
+                        everyone_answers: self.everyone_answers,
+                        k: self.k,
+                        now,
+                    };
+                    oracle_refresh(net, &self.live, n, &due, refresh, &mut self.rng)
+                }
+                Upkeep::Lookups => {
+                    for target in random_targets(net, n, &due, now, &mut self.rng) {
+                        let mode = LookupMode::FindNode;
+                        engine.start(n, target, mode, &self.lookup, Then::Nothing, None);
+                    }
+                }
+                Upkeep::Off => {}
+            }
+        }
+        self.by_second[self.second] = nodes;
+        self.second += 1;
+        self.settle();
     }
 }
 
@@ -499,39 +561,66 @@ pub(crate) fn sample_bucket(
 }
 
 /// Every time a node comes back up within `(from, until]`, it rejoins.
-async fn rejoins(net: Arc<SimNetwork>, config: SimConfig, clock: Clock, from: Time, until: Time) {
-    let mut events: Vec<(Time, u32)> = (0..net.nodes.len() as u32)
-        .filter(|&n| !net.nodes[n as usize].adversary)
-        .flat_map(|n| {
-            net.nodes[n as usize]
-                .schedule
-                .up_intervals()
-                .into_iter()
-                .map(move |(up, _)| (up, n))
-        })
-        .filter(|&(up, _)| up > from && up <= until)
-        .collect();
-    events.sort_unstable();
-    let mut rng = stream(config.seed ^ from.as_millis(), streams::REJOIN);
-    let lookup = upkeep_lookup(&config);
-    let mut pending = Vec::new();
-    for (at, n) in events {
-        tokio::time::sleep_until(clock.instant(at)).await;
-        let now = clock.now();
-        let bootstrap = pick_up_node(&net, n, now, &mut rng);
-        match config.upkeep {
-            Upkeep::Oracle => oracle_rejoin(&net, n, config.k, now, bootstrap),
+struct Rejoins {
+    /// When each node comes back, in time order.
+    events: Vec<(Time, u32)>,
+    next: usize,
+    rng: ChaCha8Rng,
+    lookup: Contender,
+    k: usize,
+    upkeep: Upkeep,
+}
+
+impl Rejoins {
+    fn new(net: &SimNetwork, config: &SimConfig, from: Time, until: Time) -> Rejoins {
+        let mut events: Vec<(Time, u32)> = (0..net.nodes.len() as u32)
+            .filter(|&n| !net.nodes[n as usize].adversary)
+            .flat_map(|n| {
+                net.nodes[n as usize]
+                    .schedule
+                    .up_intervals()
+                    .into_iter()
+                    .map(move |(up, _)| (up, n))
+            })
+            .filter(|&(up, _)| up > from && up <= until)
+            .collect();
+        events.sort_unstable();
+        Rejoins {
+            events,
+            next: 0,
+            rng: stream(config.seed ^ from.as_millis(), streams::REJOIN),
+            lookup: upkeep_lookup(config),
+            k: config.k,
+            upkeep: config.upkeep,
+        }
+    }
+}
+
+impl<W: DriverObserver> Process<Then, W> for Rejoins {
+    fn next_at(&self) -> Option<Time> {
+        self.events.get(self.next).map(|&(at, _)| at)
+    }
+
+    fn fire(&mut self, engine: &mut Engine<'_, Then, W>) {
+        let Some(&(_, n)) = self.events.get(self.next) else {
+            return;
+        };
+        self.next += 1;
+        let net = engine.net();
+        let now = engine.now();
+        let bootstrap = pick_up_node(net, n, now, &mut self.rng);
+        match self.upkeep {
+            Upkeep::Oracle => oracle_rejoin(net, n, self.k, now, bootstrap),
             Upkeep::Lookups => {
-                let (net, lookup) = (Arc::clone(&net), lookup.clone());
-                pending.push(tokio::spawn(async move {
-                    rejoin_by_lookup(&net, n, &lookup, clock, bootstrap).await;
-                }));
+                // A self-lookup from the contacts the node still holds; if
+                // none answered, again through the bootstrap node.
+                let own = net.nodes[n as usize].contact.id;
+                let then = bootstrap.map_or(Then::Nothing, Then::Rejoin);
+                engine.start(n, own, LookupMode::FindNode, &self.lookup, then, None);
             }
             Upkeep::Off => {}
         }
-        reap(&mut pending);
     }
-    join_tasks(pending).await;
 }
 
 /// An honest node other than `n` that is up at `now`: the bootstrap node a
@@ -563,139 +652,89 @@ fn oracle_rejoin(net: &SimNetwork, n: u32, k: usize, now: Time, bootstrap: Optio
     }
 }
 
-/// A real rejoin: a self-lookup from the contacts the node still holds; if
-/// none answered, again through `bootstrap`.
-async fn rejoin_by_lookup(
-    net: &Arc<SimNetwork>,
+/// Node `n` starts to join through `bootstrap` (none for the very first
+/// node): a self-lookup, then a lookup of a random id in every bucket still
+/// short of k, one after another, as a BEP 5 client bootstraps (see
+/// [`carry_on`]).
+pub(crate) fn join<W: DriverObserver>(
+    engine: &mut Engine<'_, Then, W>,
     n: u32,
     lookup: &Contender,
-    clock: Clock,
     bootstrap: Option<Contact>,
+    rng: ChaCha8Rng,
 ) {
-    let own = net.nodes[n as usize].contact.id;
-    let found = lookup_from(net, n, own, LookupMode::FindNode, lookup, clock, &mut ()).await;
-    if !found.result.is_empty() {
-        return;
-    }
-    if let Some(b) = bootstrap {
-        let _ = lock(&net.nodes[n as usize].table).update_heard(b, Heard::Queried, clock.now());
-        let _ = lookup_from(net, n, own, LookupMode::FindNode, lookup, clock, &mut ()).await;
-    }
-}
-
-/// A node joins through `bootstrap` (none for the very first node): a
-/// self-lookup, then a lookup of a random id in every bucket still short of
-/// k, one after another, as a BEP 5 client bootstraps.
-pub(crate) async fn join(
-    net: &Arc<SimNetwork>,
-    n: u32,
-    lookup: &Contender,
-    clock: Clock,
-    bootstrap: Option<Contact>,
-    rng: &mut ChaCha8Rng,
-) {
+    let net = engine.net();
     let node = &net.nodes[n as usize];
     if let Some(b) = bootstrap {
-        let _ = lock(&node.table).update_heard(b, Heard::Queried, clock.now());
+        let _ = lock(&node.table).update_heard(b, Heard::Queried, engine.now());
     }
+    let joining = Joining {
+        rng,
+        buckets: None,
+        next: 0,
+    };
     let own = node.contact.id;
-    let _ = lookup_from(net, n, own, LookupMode::FindNode, lookup, clock, &mut ()).await;
-    let buckets = lock(&node.table).buckets_to_fill();
-    for b in buckets {
-        let target = own.random_in_bucket(b, rng);
-        let _ = lookup_from(net, n, target, LookupMode::FindNode, lookup, clock, &mut ()).await;
-    }
+    let then = Then::Join(Box::new(joining));
+    engine.start(n, own, LookupMode::FindNode, lookup, then, None);
 }
 
 /// Background traffic: lookups of random ids by random up nodes, a Poisson
 /// process whose rate gives each up node `background_lookups` an hour.
-async fn background(
-    net: Arc<SimNetwork>,
-    config: SimConfig,
-    clock: Clock,
-    from: Time,
+struct Background {
+    rng: ChaCha8Rng,
+    per_second: f64,
+    count: u32,
     until: Time,
-) {
-    let mut rng = stream(config.seed ^ from.as_millis(), streams::BACKGROUND);
-    let per_second = config.background_lookups.per_hour / 3600.0 * net.nodes.len() as f64;
-    if per_second <= 0.0 {
-        return;
-    }
-    let lookup = upkeep_lookup(&config);
-    let count = net.nodes.len() as u32;
-    let mut at = from;
-    let mut pending = Vec::new();
-    loop {
-        let gap = -(1.0 - rng.gen::<f64>()).ln() / per_second;
-        at = at + Duration::from_secs_f64(gap);
-        if at > until {
-            break;
-        }
-        let n = rng.gen_range(0..count);
-        let target = NodeId::random(&mut rng);
-        tokio::time::sleep_until(clock.instant(at)).await;
-        if net.nodes[n as usize].adversary || !net.is_up(n, clock.now()) {
-            continue;
-        }
-        let (net, lookup) = (Arc::clone(&net), lookup.clone());
-        pending.push(tokio::spawn(async move {
-            let _ = lookup_from(
-                &net,
-                n,
-                target,
-                LookupMode::FindNode,
-                &lookup,
-                clock,
-                &mut (),
-            )
-            .await;
-        }));
-        reap(&mut pending);
-    }
-    join_tasks(pending).await;
+    lookup: Contender,
+    /// The next lookup: when, by whom, of what.
+    next: Option<(Time, u32, NodeId)>,
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// A task that panics must stop the run, not leave it going on without
-    /// upkeep: tokio keeps the panic in the task's handle.
-    #[test]
-    #[should_panic(expected = "upkeep task failed")]
-    fn a_panic_in_an_upkeep_task_reaches_the_caller() {
-        crate::sim::virtual_time_runtime().block_on(async {
-            let quiet = tokio::spawn(async {});
-            let failing = tokio::spawn(async { panic!("upkeep task failed") });
-            join_tasks(vec![quiet, failing]).await;
-        });
+impl Background {
+    fn new(net: &SimNetwork, config: &SimConfig, from: Time, until: Time) -> Background {
+        let mut background = Background {
+            rng: stream(config.seed ^ from.as_millis(), streams::BACKGROUND),
+            per_second: config.background_lookups.per_hour / 3600.0 * net.nodes.len() as f64,
+            count: net.nodes.len() as u32,
+            until,
+            lookup: upkeep_lookup(config),
+            next: None,
+        };
+        background.draw(from);
+        background
     }
 
-    #[test]
-    #[should_panic(expected = "refresh failed")]
-    fn a_panic_in_a_finished_task_is_not_dropped_when_reaped() {
-        crate::sim::virtual_time_runtime().block_on(async {
-            let mut pending = vec![tokio::spawn(async { panic!("refresh failed") })];
-            tokio::task::yield_now().await;
-            while pending.iter().any(|t| !t.is_finished()) {
-                tokio::task::yield_now().await;
-            }
-            reap(&mut pending);
-        });
+    /// Draw the lookup after one at `at`.
+    fn draw(&mut self, at: Time) {
+        self.next = None;
+        if self.per_second <= 0.0 {
+            return;
+        }
+        let gap = -(1.0 - self.rng.gen::<f64>()).ln() / self.per_second;
+        let at = at + Duration::from_secs_f64(gap);
+        if at > self.until {
+            return;
+        }
+        let n = self.rng.gen_range(0..self.count);
+        let target = NodeId::random(&mut self.rng);
+        self.next = Some((at, n, target));
+    }
+}
+
+impl<W: DriverObserver> Process<Then, W> for Background {
+    fn next_at(&self) -> Option<Time> {
+        self.next.map(|(at, _, _)| at)
     }
 
-    #[test]
-    fn finished_tasks_are_reaped_and_running_ones_kept() {
-        crate::sim::virtual_time_runtime().block_on(async {
-            let done = tokio::spawn(async {});
-            let waiting = tokio::spawn(tokio::time::sleep(Duration::from_secs(60)));
-            while !done.is_finished() {
-                tokio::task::yield_now().await;
-            }
-            let mut pending = vec![done, waiting];
-            reap(&mut pending);
-            assert_eq!(pending.len(), 1);
-            join_tasks(pending).await;
-        });
+    fn fire(&mut self, engine: &mut Engine<'_, Then, W>) {
+        let Some((at, n, target)) = self.next else {
+            return;
+        };
+        let net = engine.net();
+        if !net.nodes[n as usize].adversary && net.is_up(n, engine.now()) {
+            let mode = LookupMode::FindNode;
+            engine.start(n, target, mode, &self.lookup, Then::Nothing, None);
+        }
+        self.draw(at);
     }
 }

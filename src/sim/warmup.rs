@@ -7,15 +7,15 @@ use std::str::FromStr;
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
-use std::sync::Arc;
-
 use crate::contact::Contact;
-use crate::driver::{lock, Clock};
+use crate::driver::{lock, DriverObserver};
 use crate::id::NodeId;
+use crate::lookup::Contender;
 use crate::routing::Heard;
+use crate::sim::engine::{self, Engine, Process};
 use crate::sim::network::SimNetwork;
-use crate::sim::upkeep::{self, sample_bucket};
-use crate::sim::{stream, streams, virtual_time_runtime, SimConfig};
+use crate::sim::upkeep::{self, sample_bucket, Then, Upkeeps};
+use crate::sim::{stream, streams, SimConfig};
 use crate::time::Time;
 
 /// How tables are filled.
@@ -141,32 +141,50 @@ struct Drawn {
 /// into every bucket still short of k. Joins overlap, as they would in a
 /// real network. Nodes down at time 0 join when they first come up (see
 /// [`upkeep`](crate::sim::upkeep)).
-async fn join_one_by_one(net: &Arc<SimNetwork>, config: &SimConfig, clock: Clock) {
-    let joiners: Vec<u32> = (0..net.nodes.len() as u32)
-        .filter(|&n| net.is_up(n, Time::ZERO))
-        .collect();
-    let lookup = upkeep::upkeep_lookup(config);
-    let mut rng = stream(config.seed, streams::WARMUP);
-    let mut joins = Vec::with_capacity(joiners.len());
-    for (i, &n) in joiners.iter().enumerate() {
-        let at = clock.instant(Time::from_millis(100 * i as u64));
-        tokio::time::sleep_until(at).await;
-        let now = clock.now();
-        let earlier = &joiners[..i];
+struct Joins {
+    joiners: Vec<u32>,
+    next: usize,
+    rng: ChaCha8Rng,
+    lookup: Contender,
+    seed: u64,
+}
+
+impl Joins {
+    fn new(net: &SimNetwork, config: &SimConfig) -> Joins {
+        Joins {
+            joiners: (0..net.nodes.len() as u32)
+                .filter(|&n| net.is_up(n, Time::ZERO))
+                .collect(),
+            next: 0,
+            rng: stream(config.seed, streams::WARMUP),
+            lookup: upkeep::upkeep_lookup(config),
+            seed: config.seed,
+        }
+    }
+}
+
+impl<W: DriverObserver> Process<Then, W> for Joins {
+    fn next_at(&self) -> Option<Time> {
+        (self.next < self.joiners.len()).then(|| Time::from_millis(100 * self.next as u64))
+    }
+
+    fn fire(&mut self, engine: &mut Engine<'_, Then, W>) {
+        let net = engine.net();
+        let now = engine.now();
+        let i = self.next;
+        self.next += 1;
+        let n = self.joiners[i];
+        let earlier = &self.joiners[..i];
         let bootstrap = (0..100)
-            .filter_map(|_| earlier.get(rng.gen_range(0..earlier.len().max(1))))
+            .filter_map(|_| earlier.get(self.rng.gen_range(0..earlier.len().max(1))))
             .find(|&&m| net.is_up(m, now))
             .map(|&m| net.nodes[m as usize].contact);
         if i > 0 && bootstrap.is_none() {
-            continue;
+            return;
         }
-        let (net, lookup) = (Arc::clone(net), lookup.clone());
-        let mut rng = stream(config.seed ^ u64::from(n), streams::WARMUP);
-        joins.push(tokio::spawn(async move {
-            upkeep::join(&net, n, &lookup, clock, bootstrap, &mut rng).await;
-        }));
+        let rng = stream(self.seed ^ u64::from(n), streams::WARMUP);
+        upkeep::join(engine, n, &self.lookup, bootstrap, rng);
     }
-    upkeep::join_tasks(joins).await;
 }
 
 /// When the oracle warm-up fills the tables: at time 0, or, on a network
@@ -193,7 +211,7 @@ pub(crate) fn fill_time(config: &SimConfig) -> Time {
 
 /// Warm the network up as `config` says: fill the tables (see
 /// [`fill_time`]), then run churn and upkeep until the lookup window opens.
-pub(crate) fn warm_up(net: &Arc<SimNetwork>, config: &SimConfig) {
+pub(crate) fn warm_up(net: &SimNetwork, config: &SimConfig) {
     let from = if config.warmup == Warmup::Oracle {
         // Every node, up or not, starts with a full table of nodes up then;
         // a node down then comes back with it, already stale.
@@ -203,13 +221,15 @@ pub(crate) fn warm_up(net: &Arc<SimNetwork>, config: &SimConfig) {
     } else {
         Time::ZERO
     };
-    let runtime = virtual_time_runtime();
-    runtime.block_on(async {
-        let clock = Clock::starting_now();
-        let upkeep = upkeep::spawn(net, config, clock, from, config.window_start());
-        if config.warmup == Warmup::Join {
-            join_one_by_one(net, config, clock).await;
-        }
-        upkeep::join_tasks(upkeep).await;
+    let mut upkeeps = Upkeeps::new(net, config, from, config.window_start());
+    let mut joins = (config.warmup == Warmup::Join).then(|| Joins::new(net, config));
+    let mut processes = upkeeps.processes::<()>();
+    if let Some(joins) = joins.as_mut() {
+        processes.push(joins);
+    }
+    let lookup = upkeep::upkeep_lookup(config);
+    let mut engine = Engine::new(net, Time::ZERO);
+    engine::run(&mut engine, &mut processes, |engine, done| {
+        let _ = upkeep::carry_on(engine, &lookup, done);
     });
 }

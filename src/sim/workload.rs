@@ -1,16 +1,16 @@
 //! The lookups of a comparison, and running one strategy over them.
 
-use std::sync::Arc;
-
 use rand::Rng;
 use serde::Serialize;
 
-use crate::driver::{lock, run_lookup, Clock, DriverObserver};
+use crate::driver::{lock, DriverObserver};
 use crate::id::NodeId;
 use crate::lookup::{Contender, EndReason, LookupMode, LookupOutcome, LookupStrategy};
-use crate::sim::network::{SimNetwork, SimTransport};
+use crate::sim::engine::{self, Engine, Process};
+use crate::sim::network::SimNetwork;
 use crate::sim::routes::{PathRoute, RequestLog};
-use crate::sim::{stream, streams, virtual_time_runtime, SimConfig};
+use crate::sim::upkeep::{carry_on, upkeep_lookup, Then, Upkeeps};
+use crate::sim::{stream, streams, SimConfig};
 use crate::time::Time;
 
 /// One lookup to run: the same list is given to every strategy.
@@ -32,42 +32,38 @@ pub struct LookupTask {
 }
 
 impl LookupTask {
-    /// Wait until the task's start, then run it from its origin with
-    /// `contender` (see [`lookup_from`]): what `compare`, `trace` and the
-    /// benches all do with a task.
-    pub async fn run<O: DriverObserver + ?Sized>(
+    /// Run the task alone on `net` from its start with `contender` (see
+    /// [`lookup_from`]): what `trace`, the narrator and the accuracy
+    /// benches do with a task.
+    pub fn run<O: DriverObserver + ?Sized>(
         &self,
-        net: &Arc<SimNetwork>,
+        net: &SimNetwork,
         contender: &Contender,
-        clock: Clock,
         observer: &mut O,
     ) -> LookupOutcome {
-        self.run_keeping(net, contender, clock, observer).await.0
+        self.run_keeping(net, contender, observer).0
     }
 
     /// [`LookupTask::run`], handing back the finished strategy too, for
     /// callers that ask it afterwards which path sent which request
     /// ([`LookupStrategy::path_of`]).
-    pub async fn run_keeping<O: DriverObserver + ?Sized>(
+    pub fn run_keeping<O: DriverObserver + ?Sized>(
         &self,
-        net: &Arc<SimNetwork>,
+        net: &SimNetwork,
         contender: &Contender,
-        clock: Clock,
         observer: &mut O,
     ) -> (LookupOutcome, Box<dyn LookupStrategy>) {
-        tokio::time::sleep_until(clock.instant(self.start)).await;
-        let mut lookup = start_at(net, self.origin, self.target, self.mode, contender);
-        let outcome = run_from(
+        let lookup = start_at(net, self.origin, self.target, self.mode, contender);
+        let timeout = contender.rpc_timeout();
+        run_from(
             net,
             self.origin,
-            &mut *lookup,
+            lookup,
             self.mode,
-            contender.rpc_timeout(),
-            clock,
+            timeout,
+            self.start,
             observer,
         )
-        .await;
-        (outcome, lookup)
     }
 }
 
@@ -221,38 +217,77 @@ fn run_on(
 ) -> Vec<LookupRecord> {
     // A copy starts with no traffic counted; so does the original.
     *lock(&net.counters) = Default::default();
-    let net = Arc::new(net);
     store_values(&net, tasks, config);
-    let runtime = virtual_time_runtime();
-    runtime.block_on(async {
-        let clock = Clock::starting_now();
-        let upkeep = crate::sim::upkeep::spawn(
-            &net,
-            config,
-            clock,
-            config.window_start(),
-            config.window_end(),
-        );
-        let handles: Vec<_> = tasks
-            .iter()
-            .cloned()
-            .map(|task| {
-                let net = Arc::clone(&net);
-                let contender = contender.clone();
-                tokio::spawn(async move { run_task(net, task, contender, clock).await })
-            })
-            .collect();
-        let mut records = Vec::with_capacity(handles.len());
-        for handle in handles {
-            match handle.await {
-                Ok(record) => records.push(record),
-                Err(e) => std::panic::resume_unwind(e.into_panic()),
-            }
+    let mut upkeeps = Upkeeps::new(&net, config, config.window_start(), config.window_end());
+    let mut starts = Starts::new(tasks, contender);
+    let mut processes = upkeeps.processes::<RequestLog>();
+    processes.push(&mut starts);
+    let lookup = upkeep_lookup(config);
+    let mut records: Vec<Option<LookupRecord>> = vec![None; tasks.len()];
+    let mut engine = Engine::new(&net, Time::ZERO);
+    engine::run(&mut engine, &mut processes, |engine, done| {
+        if let Some((position, done)) = carry_on(engine, &lookup, done) {
+            let log = done.watch.unwrap_or_default();
+            let task = &tasks[position];
+            let record = LookupRecord::new(
+                engine.net(),
+                task,
+                contender.name(),
+                &done.outcome,
+                &log,
+                &*done.lookup,
+            );
+            records[position] = Some(record);
             on_done();
         }
-        crate::sim::upkeep::join_tasks(upkeep).await;
-        records
-    })
+    });
+    records.into_iter().flatten().collect()
+}
+
+/// The workload's lookups, each started at its task's start time.
+struct Starts<'t> {
+    tasks: &'t [LookupTask],
+    /// Task positions in the order they start.
+    order: Vec<usize>,
+    next: usize,
+    contender: &'t Contender,
+}
+
+impl<'t> Starts<'t> {
+    fn new(tasks: &'t [LookupTask], contender: &'t Contender) -> Starts<'t> {
+        let mut order: Vec<usize> = (0..tasks.len()).collect();
+        order.sort_by_key(|&i| (tasks[i].start, i));
+        Starts {
+            tasks,
+            order,
+            next: 0,
+            contender,
+        }
+    }
+}
+
+impl Process<Then, RequestLog> for Starts<'_> {
+    fn next_at(&self) -> Option<Time> {
+        self.order.get(self.next).map(|&i| self.tasks[i].start)
+    }
+
+    fn fire(&mut self, engine: &mut Engine<'_, Then, RequestLog>) {
+        let Some(&position) = self.order.get(self.next) else {
+            return;
+        };
+        self.next += 1;
+        let task = &self.tasks[position];
+        let watch = Some(RequestLog::default());
+        let then = Then::Record(position);
+        engine.start(
+            task.origin,
+            task.target,
+            task.mode,
+            self.contender,
+            then,
+            watch,
+        );
+    }
 }
 
 /// Run every contender over the same tasks, each on its own copy of the
@@ -293,22 +328,22 @@ pub fn run_contenders(
         .collect()
 }
 
-/// Node `origin` looks `target` up now, with `contender`, through the
-/// shared driver over the simulated network; its routing table learns from
-/// the lookup as a real node's would. Every simulated lookup — workload,
-/// upkeep, join warm-up, examples — goes through here.
-pub async fn lookup_from<O: DriverObserver + ?Sized>(
-    net: &Arc<SimNetwork>,
+/// Node `origin` looks `target` up at `at`, alone on `net` (no upkeep,
+/// no other lookup), with `contender`, through the shared driver over the
+/// simulated network; its routing table learns from the lookup as a real
+/// node's would.
+pub fn lookup_from<O: DriverObserver + ?Sized>(
+    net: &SimNetwork,
     origin: u32,
     target: NodeId,
     mode: LookupMode,
     contender: &Contender,
-    clock: Clock,
+    at: Time,
     observer: &mut O,
 ) -> LookupOutcome {
-    let mut lookup = start_at(net, origin, target, mode, contender);
+    let lookup = start_at(net, origin, target, mode, contender);
     let timeout = contender.rpc_timeout();
-    run_from(net, origin, &mut *lookup, mode, timeout, clock, observer).await
+    run_from(net, origin, lookup, mode, timeout, at, observer).0
 }
 
 /// `contender` started for a lookup of `target` by node `origin`, from its
@@ -323,47 +358,29 @@ fn start_at(
     contender.start(&lock(&net.nodes[origin as usize].table), target, mode)
 }
 
-/// Node `origin` runs an already started `lookup` over the simulated
-/// network, each request bounded by `rpc_timeout`, for callers that keep
-/// the strategy to inspect it afterwards (the narrator reads which path
-/// asked whom).
-pub async fn run_from<O: DriverObserver + ?Sized>(
-    net: &Arc<SimNetwork>,
+/// Node `origin` runs an already started `lookup` alone on `net` from
+/// `at`, each request bounded by `rpc_timeout`, until it and every
+/// eviction ping it caused have ended. Hands the strategy back, for callers
+/// that inspect it afterwards (the narrator reads which path asked whom).
+pub fn run_from<O: DriverObserver + ?Sized>(
+    net: &SimNetwork,
     origin: u32,
-    lookup: &mut dyn LookupStrategy,
+    lookup: Box<dyn LookupStrategy>,
     mode: LookupMode,
     rpc_timeout: std::time::Duration,
-    clock: Clock,
+    at: Time,
     observer: &mut O,
-) -> LookupOutcome {
-    let transport = SimTransport {
-        net: Arc::clone(net),
-        from: origin,
-        clock,
-        rpc_timeout,
-    };
-    let table = &net.nodes[origin as usize].table;
-    run_lookup(
-        lookup,
-        mode,
-        &transport,
-        table,
-        &clock,
-        rpc_timeout,
-        observer,
-    )
-    .await
-}
-
-async fn run_task(
-    net: Arc<SimNetwork>,
-    task: LookupTask,
-    contender: Contender,
-    clock: Clock,
-) -> LookupRecord {
-    let mut log = RequestLog::default();
-    let (outcome, lookup) = task.run_keeping(&net, &contender, clock, &mut log).await;
-    LookupRecord::new(&net, &task, contender.name(), &outcome, &log, &*lookup)
+) -> (LookupOutcome, Box<dyn LookupStrategy>) {
+    let mut engine: Engine<'_, (), &mut O> = Engine::new(net, at);
+    engine.run(origin, lookup, mode, rpc_timeout, (), Some(observer));
+    let mut ended = None;
+    engine::run(&mut engine, &mut [], |_, done| {
+        ended = Some((done.outcome, done.lookup));
+    });
+    match ended {
+        Some(ended) => ended,
+        None => unreachable!("the event loop runs every lookup to its end"),
+    }
 }
 
 impl LookupRecord {

@@ -36,10 +36,10 @@ use std::fmt::Write as _;
 use std::sync::Arc;
 
 use crate::contact::Contact;
-use crate::driver::{Clock, DriverEvent};
+use crate::driver::DriverEvent;
 use crate::id::NodeId;
 use crate::lookup::{Contender, LookupOutcome};
-use crate::sim::{self, LookupTask, SimNetwork};
+use crate::sim::{LookupTask, SimNetwork};
 use crate::time::Time;
 
 pub use draw::REQUEST_DOT_RADIUS;
@@ -140,10 +140,7 @@ pub struct Trace {
 /// routing table, as a real one would.
 pub fn trace_lookup(net: &Arc<SimNetwork>, task: &LookupTask, contender: &Contender) -> Trace {
     let mut events: Vec<DriverEvent> = Vec::new();
-    let (_, lookup) = sim::virtual_time_runtime().block_on(async {
-        task.run_keeping(net, contender, Clock::starting_now(), &mut events)
-            .await
-    });
+    let (_, lookup) = task.run_keeping(net, contender, &mut events);
     let truth = task
         .truth
         .iter()
