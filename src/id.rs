@@ -156,6 +156,12 @@ impl Distance {
         zeros
     }
 
+    /// Whether bit `index` is set, counted from the least significant bit
+    /// (the numbering of bucket indices); false past the top.
+    pub fn bit(&self, index: usize) -> bool {
+        index < ID_BITS && self.0[ID_LEN - 1 - index / 8] & (1 << (index % 8)) != 0
+    }
+
     /// Bucket index for this distance (see [`NodeId::bucket_index`]).
     pub fn bucket_index(&self) -> Option<usize> {
         let lz = self.leading_zeros() as usize;

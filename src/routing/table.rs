@@ -664,25 +664,27 @@ impl RoutingTable {
         group.filter_map(|i| self.bucket(i))
     }
 
-    /// Groups of buckets in increasing distance to `target`: every entry of
-    /// a group is closer than every entry of a later one, so a caller may
-    /// stop once a group brings what it needs, without sorting the table.
+    /// The buckets in increasing distance to `target`, each as a group of
+    /// its own: every entry of a bucket is closer than every entry of a
+    /// later one, so a caller may stop once a bucket brings what it needs,
+    /// without sorting the table.
     ///
-    /// With `b` the bucket `target` falls in, bucket `b` holds every
-    /// contact closer than `2^b`, the buckets below `b` hold those in
-    /// `[2^b, 2^(b+1))`, and each bucket above is a farther band of its own.
+    /// With `x` the distance from the local id to `target`, a contact of
+    /// bucket `j` differs from the local id first at bit `j`, so its
+    /// distance to `target` agrees with `x` above bit `j` and differs from
+    /// it at bit `j`. Where `x` has bit `j` set, that makes bucket `j`
+    /// closer than every bucket below it; where it is clear, farther. The
+    /// order is therefore: the buckets of `x`'s set bits from the top down,
+    /// then those of its clear bits from the bottom up.
     ///
     /// Only allocated buckets are named: those nearer than every allocated
     /// one have never held a contact.
     fn groups_by_distance(&self, target: &NodeId) -> impl Iterator<Item = std::ops::Range<usize>> {
         let nearest = ID_BITS - self.buckets.len();
-        let (near, farther_from) = match self.local.bucket_index(target) {
-            Some(b) => ([b..b + 1, nearest.min(b)..b], b + 1),
-            None => ([0..0, 0..0], 0),
-        };
-        near.into_iter()
-            .filter(|g| !g.is_empty())
-            .chain((farther_from.max(nearest)..ID_BITS).map(|i| i..i + 1))
+        let x = self.local.distance(target);
+        let set = (nearest..ID_BITS).rev().filter(move |&j| x.bit(j));
+        let clear = (nearest..ID_BITS).filter(move |&j| !x.bit(j));
+        set.chain(clear).map(|j| j..j + 1)
     }
 
     /// Record that a lookup targeted bucket `index`, which refreshes it.
