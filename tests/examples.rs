@@ -24,6 +24,9 @@ mod k_active;
 #[path = "../examples/kademlia.rs"]
 mod kademlia;
 #[allow(dead_code)]
+#[path = "../examples/kadlab_lookup.rs"]
+mod kadlab_lookup;
+#[allow(dead_code)]
 #[path = "../examples/query_rest.rs"]
 mod query_rest;
 #[allow(dead_code)]
@@ -105,6 +108,20 @@ fn kademlia_example_widens() {
     assert!(text.contains("rule: widened"), "{text}");
     assert!(text.contains("gave no answer within 2000 ms"), "{text}");
     assert!(text.contains("Every returned node answered"), "{text}");
+}
+
+#[test]
+fn kadlab_lookup_example_shows_the_gate_the_hedges_and_the_stop() {
+    let text = narration(kadlab_lookup::story);
+    assert_every_request_told(&text);
+    assert_eq!(stop_reason(&text), EndReason::Converged, "{text}");
+    // The hedges: requests became suspect and the next went beside them.
+    assert!(text.contains("(1 suspect now)"), "{text}");
+    assert!(text.contains("(2 suspect now)"), "{text}");
+    // The stop: before any suspect's 2 s timeout, with requests still out.
+    assert!(text.contains("done when the β=4 closest"), "{text}");
+    assert!(text.contains("it did not wait for the"), "{text}");
+    assert!(!text.contains("gave no answer within 2000 ms"), "{text}");
 }
 
 #[test]

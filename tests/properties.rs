@@ -193,6 +193,8 @@ struct Run {
     responders: HashSet<NodeId>,
     /// The contacts of every reply the lookup accepted, as sent.
     learned: Vec<Contact>,
+    /// The origin's routing table when the lookup started.
+    table: HashSet<NodeId>,
     accepted_failures: u32,
 }
 
@@ -240,6 +242,15 @@ fn check_parallelism<L: LookupStrategy + ?Sized>(lookup: &L, config: &LookupConf
             if allowed == config.alpha {
                 assert!(in_flight <= config.alpha);
             }
+        }
+        StrategyName::Gated => {
+            // α not suspect, plus the suspects still awaited.
+            assert!(allowed >= config.alpha);
+            assert!(
+                in_flight <= allowed,
+                "gated: {in_flight} in flight > parallelism() = {allowed} (α = {}, {when})",
+                config.alpha
+            );
         }
         StrategyName::Disjoint => {
             // α per path, k per widened path (see `check_disjoint_paths`
@@ -346,6 +357,7 @@ fn drive_lookup<L: LookupStrategy + ?Sized>(
     let mut sent_ids: HashSet<NodeId> = HashSet::new();
     let mut responders = HashSet::new();
     let mut learned = Vec::new();
+    let table: HashSet<NodeId> = net.table(origin).iter().map(|e| e.contact.id).collect();
     let mut accepted_failures = 0;
     let mut now = Time::ZERO;
     let max_polls = 10 * net.len() + 100;
@@ -499,6 +511,7 @@ fn drive_lookup<L: LookupStrategy + ?Sized>(
         sent,
         responders,
         learned,
+        table,
         accepted_failures,
     }
 }
@@ -596,6 +609,38 @@ fn check_outcome(net: &Network, config: &LookupConfig, origin: usize, run: &Run)
                 assert!(result.is_empty(), "query-rest: Exhausted with a shortlist");
             }
         }
+        StrategyName::Gated => {
+            // Every contact returned answered, or was named by a reply or
+            // the routing table (vouched for at least once).
+            let named: HashSet<NodeId> = run.learned.iter().map(|c| c.id).collect();
+
+            for c in result {
+                assert!(
+                    run.responders.contains(&c.id)
+                        || named.contains(&c.id)
+                        || run.table.contains(&c.id),
+                    "gated: returned {c:?}, which nobody vouched for"
+                );
+            }
+            match outcome.reason {
+                EndReason::Converged => {
+                    // The β closest of the result are the β closest not
+                    // failed or suspect, all of which answered.
+                    let beta = config.beta.min(config.k);
+                    assert!(
+                        result.len() >= beta,
+                        "gated: Converged with {} < β = {beta}",
+                        result.len()
+                    );
+                    assert!(
+                        result[..beta].iter().all(|c| run.responders.contains(&c.id)),
+                        "gated: Converged, but the β = {beta} closest of {result:?} did not all answer"
+                    );
+                }
+                EndReason::Exhausted | EndReason::NoContacts => {}
+                other => panic!("gated: ended {other}"),
+            }
+        }
         StrategyName::KActive | StrategyName::Kademlia | StrategyName::Disjoint => {
             // Only nodes that answered are returned.
             for c in result {
@@ -627,6 +672,8 @@ struct Case {
     round_timeout_ms: u64,
     /// d, the paths of `disjoint`.
     paths: usize,
+    /// β, hedge and vouches of `gated`.
+    gated: (usize, u64, usize),
     weights: [u32; 5],
     /// 0: a random id; 1: some node's id; 2: the origin's own id.
     target_kind: u8,
@@ -638,7 +685,12 @@ fn case() -> impl Strategy<Value = Case> {
         (1usize..=5, 1usize..=5, proptest::option::of(1u32..=40)),
         (2u64..=3000, 1u64..=4000, 1usize..=8),
         (1u32..=12, 0u32..=3, 0u32..=3, 0u32..=3, 0u32..=3),
-        0u8..=2,
+        (
+            0u8..=2,
+            1usize..=20,
+            prop_oneof![Just(0u64), 1u64..=3000],
+            1usize..=3,
+        ),
     )
         .prop_map(
             |(
@@ -646,7 +698,7 @@ fn case() -> impl Strategy<Value = Case> {
                 (alpha, delta, budget),
                 (rpc_timeout_ms, round_timeout_ms, paths),
                 (answers, errors, silent, late, twice),
-                target_kind,
+                (target_kind, beta, hedge_ms, vouches),
             )| Case {
                 seed,
                 nodes,
@@ -658,6 +710,7 @@ fn case() -> impl Strategy<Value = Case> {
                 rpc_timeout_ms,
                 round_timeout_ms,
                 paths,
+                gated: (beta, hedge_ms, vouches),
                 weights: [answers, errors, silent, late, twice],
                 target_kind,
             },
@@ -685,6 +738,9 @@ impl Case {
             round_timeout_ms: self.round_timeout_ms,
             paths: self.paths,
             seeds: None,
+            beta: self.gated.0,
+            hedge_ms: self.gated.1,
+            vouches: self.gated.2,
         };
         config.validate().expect("a valid configuration");
         config
@@ -1017,7 +1073,9 @@ proptest! {
     /// without failures its shortlist loses nothing), and `disjoint` with
     /// any number of paths, in any reply order (every reply names the true
     /// k closest, each is claimed by the first path to hear of it, and
-    /// always lies in that path's window of k). A value stored at the true
+    /// always lies in that path's window of k), and `gated` in any reply
+    /// order (its seeds are the true k closest, and with β = k it stops
+    /// only when they have all answered). A value stored at the true
     /// k closest is found by every strategy (`k-active` with replies in the
     /// order asked, as above): each starts from the closest nodes there
     /// are, which hold it.
@@ -1042,6 +1100,8 @@ proptest! {
             rpc_timeout_ms: 2000,
             round_timeout_ms: 2000,
             paths,
+            // β = k, no hedge, one vouch: exact, like kademlia.
+            gated: (k, 0, 1),
             weights: [1, 0, 0, 0, 0],
             target_kind,
         };
@@ -1059,6 +1119,8 @@ proptest! {
             (StrategyName::Delta, Delays::Random),
             (StrategyName::Disjoint, Delays::Random),
             (StrategyName::Disjoint, Delays::Fifo),
+            (StrategyName::Gated, Delays::Random),
+            (StrategyName::Gated, Delays::Fifo),
         ];
         for (i, (strategy, delays)) in runs.into_iter().enumerate() {
             let config = case.config(strategy);
@@ -1105,7 +1167,8 @@ proptest! {
     /// replacement cache) on networks large enough that the origin's table
     /// seldom holds the true k closest, so lookups take several hops; every
     /// node answers in time. `kademlia` still returns exactly the true k
-    /// closest, in any reply order, and finds a value stored there.
+    /// closest, in any reply order, and finds a value stored there; so does
+    /// `gated` with β = k and no hedge.
     /// `query-rest` is not exact here: it stops one round after a round
     /// brings nothing closer, and returns the first k of its shortlist,
     /// asked or not. What holds is that it returns the k closest of
@@ -1129,6 +1192,7 @@ proptest! {
             rpc_timeout_ms: 2000,
             round_timeout_ms: 2000,
             paths: 1,
+            gated: (k, 0, 1),
             weights: [1, 0, 0, 0, 0],
             target_kind: 0,
         };
@@ -1164,6 +1228,22 @@ proptest! {
                 if !one_hop {
                     prop_assert!(run.outcome.stats.rounds >= 2, "{:?}", run.outcome.stats);
                 }
+            }
+
+            // gated with β = k and no hedge stops where kademlia does: when
+            // the k closest known have all answered.
+            let config = case.config(StrategyName::Gated);
+            for delays in [Delays::Random, Delays::Fifo] {
+                let run = drive(&mut net, &config, origin, target, delays, lookup_seed);
+                check_outcome(&net, &config, origin, &run);
+                prop_assert_eq!(
+                    &run.outcome.result,
+                    &truth,
+                    "gated ({:?} replies) missed the true {} closest",
+                    delays,
+                    k
+                );
+                prop_assert_eq!(run.outcome.reason, EndReason::Converged);
             }
 
             let config = case.config(StrategyName::QueryRest);
@@ -1213,6 +1293,7 @@ fn kademlia_never_narrows_below_its_requests_in_flight() {
         rpc_timeout_ms: 4,
         round_timeout_ms: 1,
         paths: 4,
+        gated: (2, 0, 1),
         weights: [12, 3, 0, 3, 1],
         target_kind: 0,
     });

@@ -226,6 +226,19 @@ pub struct NetworkArgs {
     /// d: number of disjoint paths of disjoint (1 to 16).
     #[arg(long)]
     pub paths: Option<usize>,
+    /// β of gated: how many of the closest known contacts must have
+    /// answered before it stops (1 to 255; default 3).
+    #[arg(long)]
+    pub beta: Option<usize>,
+    /// gated's hedge in milliseconds: a request unanswered this long is
+    /// suspect and the next contact is asked beside it (0 never; default
+    /// 300).
+    #[arg(long, value_name = "MS")]
+    pub hedge_ms: Option<u64>,
+    /// gated: how many answering nodes must have reported an unasked
+    /// contact for it to enter the result (1 to 255; default 2).
+    #[arg(long)]
+    pub vouches: Option<usize>,
     /// Per-request timeout in milliseconds, 1 to 600000 (`rpc_timeout_ms`
     /// in `[lookup]`).
     #[arg(long, value_name = "MS")]
@@ -535,6 +548,9 @@ impl NetworkArgs {
         lookup.delta = self.delta.unwrap_or(lookup.delta);
         lookup.budget = self.budget.unwrap_or(lookup.budget);
         lookup.paths = self.paths.unwrap_or(lookup.paths);
+        lookup.beta = self.beta.unwrap_or(lookup.beta);
+        lookup.hedge_ms = self.hedge_ms.unwrap_or(lookup.hedge_ms);
+        lookup.vouches = self.vouches.unwrap_or(lookup.vouches);
         lookup.seeds = self.seeds.or(lookup.seeds);
         lookup.rpc_timeout_ms = self.rpc_timeout_ms.unwrap_or(lookup.rpc_timeout_ms);
         lookup.round_timeout_ms = self.round_timeout_ms.unwrap_or(lookup.round_timeout_ms);

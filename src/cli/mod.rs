@@ -3,6 +3,7 @@
 pub mod bench_scale;
 pub mod compare;
 pub mod eclipse;
+pub mod hulls;
 pub mod net;
 pub mod output;
 pub mod progress;

@@ -67,6 +67,19 @@ pub struct NodeArgs {
     /// d: number of disjoint paths of disjoint (1 to 16).
     #[arg(long)]
     paths: Option<usize>,
+    /// β of gated: how many of the closest known contacts must have
+    /// answered before it stops (1 to 255; default 3).
+    #[arg(long)]
+    beta: Option<usize>,
+    /// gated's hedge in milliseconds: a request unanswered this long is
+    /// suspect and the next contact is asked beside it (0 never; default
+    /// 300).
+    #[arg(long, value_name = "MS")]
+    hedge_ms: Option<u64>,
+    /// gated: how many answering nodes must have reported an unasked
+    /// contact for it to enter the result (1 to 255; default 2).
+    #[arg(long)]
+    vouches: Option<usize>,
     /// Routing-table contacts a lookup starts from (1 to 255; default α for
     /// query-rest and k-active, δ for delta, k for kademlia and disjoint).
     #[arg(long)]
@@ -153,6 +166,9 @@ impl NodeArgs {
         lookup.delta = self.delta.unwrap_or(lookup.delta);
         lookup.budget = self.budget.unwrap_or(lookup.budget);
         lookup.paths = self.paths.unwrap_or(lookup.paths);
+        lookup.beta = self.beta.unwrap_or(lookup.beta);
+        lookup.hedge_ms = self.hedge_ms.unwrap_or(lookup.hedge_ms);
+        lookup.vouches = self.vouches.unwrap_or(lookup.vouches);
         lookup.seeds = self.seeds.or(lookup.seeds);
         if let Some(ms) = self.timeout_ms {
             if !(1..=600_000).contains(&ms) {

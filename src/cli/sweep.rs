@@ -89,25 +89,38 @@ pub struct SweepArgs {
     #[arg(long, value_delimiter = ',')]
     strategies: Option<Vec<StrategyName>>,
     /// Sweep α (query-rest, k-active, kademlia, disjoint), e.g. 1..6.
-    #[arg(long = "alpha-range", value_name = "FROM..TO", conflicts_with_all = ["delta_range", "budget_range", "paths_range"])]
+    #[arg(long = "alpha-range", value_name = "FROM..TO", conflicts_with_all = ["delta_range", "budget_range", "paths_range", "beta_range"])]
     alpha_range: Option<Span>,
     /// Sweep δ (delta), e.g. 1..8.
     #[arg(
         long = "delta-range",
         value_name = "FROM..TO",
-        conflicts_with_all = ["budget_range", "paths_range"]
+        conflicts_with_all = ["budget_range", "paths_range", "beta_range"]
     )]
     delta_range: Option<Span>,
     /// Sweep delta's budget, e.g. 10..200/10.
     #[arg(
         long = "budget-range",
         value_name = "FROM..TO",
-        conflicts_with = "paths_range"
+        conflicts_with_all = ["paths_range", "beta_range"]
     )]
     budget_range: Option<Span>,
     /// Sweep disjoint's number of paths d, e.g. 1..8.
-    #[arg(long = "paths-range", value_name = "FROM..TO")]
+    #[arg(
+        long = "paths-range",
+        value_name = "FROM..TO",
+        conflicts_with = "beta_range"
+    )]
     paths_range: Option<Span>,
+    /// Sweep gated's β, e.g. 1..20.
+    #[arg(long = "beta-range", value_name = "FROM..TO")]
+    beta_range: Option<Span>,
+    /// Sweep every strategy over its own parameter instead (α 1..8 for
+    /// query-rest, k-active and kademlia; δ 1..8 and budget 10..60 for
+    /// delta; β 1..k at α 2 and 3 for gated), draw all curves in one plot,
+    /// and print whether gated's points dominate each other strategy's.
+    #[arg(long, conflicts_with_all = ["alpha_range", "delta_range", "budget_range", "paths_range", "beta_range", "plan", "point", "merge"])]
+    hulls: bool,
     /// Directory for sweep.json and recall_vs_rpcs.svg.
     #[arg(long, default_value = "sweep-out")]
     out: PathBuf,
@@ -137,7 +150,7 @@ pub struct SweepArgs {
     #[arg(
         long,
         value_name = "DIR",
-        conflicts_with_all = ["strategies", "alpha_range", "delta_range", "budget_range", "paths_range", "point_dir"]
+        conflicts_with_all = ["strategies", "alpha_range", "delta_range", "budget_range", "paths_range", "beta_range", "point_dir"]
     )]
     merge: Option<PathBuf>,
 }
@@ -149,6 +162,7 @@ enum Parameter {
     Delta,
     Budget,
     Paths,
+    Beta,
 }
 
 impl Parameter {
@@ -158,6 +172,7 @@ impl Parameter {
             Parameter::Delta => "delta",
             Parameter::Budget => "budget",
             Parameter::Paths => "paths",
+            Parameter::Beta => "beta",
         }
     }
 
@@ -167,6 +182,7 @@ impl Parameter {
             Parameter::Alpha => strategy != StrategyName::Delta,
             Parameter::Delta | Parameter::Budget => strategy == StrategyName::Delta,
             Parameter::Paths => strategy == StrategyName::Disjoint,
+            Parameter::Beta => strategy == StrategyName::Gated,
         }
     }
 
@@ -178,6 +194,7 @@ impl Parameter {
             Parameter::Delta => c.delta = value as usize,
             Parameter::Budget => c.budget = Budget::Requests(value),
             Parameter::Paths => c.paths = value as usize,
+            Parameter::Beta => c.beta = value as usize,
         }
         c
     }
@@ -214,11 +231,12 @@ impl SweepPlan {
             (Parameter::Delta, args.delta_range),
             (Parameter::Budget, args.budget_range),
             (Parameter::Paths, args.paths_range),
+            (Parameter::Beta, args.beta_range),
         ];
         let mut given = chosen.into_iter().filter_map(|(p, s)| s.map(|s| (p, s)));
         let (swept, span) = match (given.next(), given.next()) {
             (Some(one), None) => one,
-            _ => bail!("name exactly one parameter to sweep: --alpha-range 1..6, --delta-range 1..8, --budget-range 10..200 or --paths-range 1..8"),
+            _ => bail!("name exactly one parameter to sweep: --alpha-range 1..6, --delta-range 1..8, --budget-range 10..200, --paths-range 1..8 or --beta-range 1..20"),
         };
         let parameter = swept.name();
         let strategies: Vec<StrategyName> = resolved
@@ -228,7 +246,7 @@ impl SweepPlan {
             .filter(|s| swept.applies_to(*s))
             .collect();
         if strategies.is_empty() {
-            bail!("--{parameter}-range applies to none of the chosen --strategies; alpha applies to query-rest, k-active, kademlia and disjoint, delta and budget to delta, paths to disjoint");
+            bail!("--{parameter}-range applies to none of the chosen --strategies; alpha applies to query-rest, k-active, kademlia and disjoint, delta and budget to delta, paths to disjoint, beta to gated");
         }
         // Both ends in range means every value is (before any is allocated).
         for end in [span.from, span.to] {
@@ -312,6 +330,9 @@ impl SweepPlan {
             ("delta", lookup.delta.to_string()),
             ("budget", lookup.budget.to_string()),
             ("paths", lookup.paths.to_string()),
+            ("beta", lookup.beta.to_string()),
+            ("hedge-ms", lookup.hedge_ms.to_string()),
+            ("vouches", lookup.vouches.to_string()),
             ("rpc-timeout-ms", lookup.rpc_timeout_ms.to_string()),
             ("round-timeout-ms", lookup.round_timeout_ms.to_string()),
             ("loss", sim.loss.to_string()),
@@ -574,6 +595,15 @@ fn sweep_page(header: &Header, rows: &[Row], plot: &Plot) -> String {
 pub fn run(args: &SweepArgs) -> Result<()> {
     if let Some(dir) = &args.merge {
         return merge(args, dir);
+    }
+    if args.hulls {
+        let resolved = args
+            .network
+            .resolve(args.strategies.as_deref())
+            .map_err(usage)?;
+        resolved.one_network("sweep --hulls").map_err(usage)?;
+        check_dir(&args.out, "--out")?;
+        return crate::cli::hulls::run(&resolved, args.threads, args.network.quiet, &args.out);
     }
     if args.point_dir.is_some() && args.plan.is_none() && args.point.is_none() {
         return Err(usage(anyhow::anyhow!("--point-dir goes with --plan FILE (where the planned commands write) or --point I (where this one writes); add one of them or drop --point-dir")));

@@ -12,6 +12,7 @@ use crate::id::NodeId;
 use crate::lookup::context::{LookupSpec, DEFAULT_RPC_TIMEOUT};
 use crate::lookup::delta::{Delta, DeltaParams};
 use crate::lookup::disjoint::{Disjoint, DisjointParams};
+use crate::lookup::gated::{gated_seeds, Gated, GatedParams};
 use crate::lookup::k_active::{KActive, KActiveParams};
 use crate::lookup::kademlia::{Kademlia, KademliaParams};
 use crate::lookup::machine::Lookup;
@@ -33,16 +34,19 @@ pub enum StrategyName {
     Kademlia,
     /// S/Kademlia's d disjoint paths (reference under attack).
     Disjoint,
+    /// kadlab's own: gated, β-terminated, hedged, vouched.
+    Gated,
 }
 
 impl StrategyName {
     /// Every strategy, in report order.
-    pub const ALL: [StrategyName; 5] = [
+    pub const ALL: [StrategyName; 6] = [
         StrategyName::Delta,
         StrategyName::QueryRest,
         StrategyName::KActive,
         StrategyName::Kademlia,
         StrategyName::Disjoint,
+        StrategyName::Gated,
     ];
 
     /// The name as written in configs and on the command line.
@@ -53,6 +57,7 @@ impl StrategyName {
             StrategyName::KActive => "k-active",
             StrategyName::Kademlia => "kademlia",
             StrategyName::Disjoint => "disjoint",
+            StrategyName::Gated => "gated",
         }
     }
 
@@ -80,6 +85,11 @@ impl StrategyName {
             StrategyName::Disjoint => {
                 "runs S/Kademlia's lookup over d disjoint paths, each a lookup of its \
                  own that no contact of another path may enter"
+            }
+            StrategyName::Gated => {
+                "keeps α requests in flight among the k closest known, asks the next \
+                 contact beside one unanswered past the hedge, stops when the β closest \
+                 have answered, and returns those with the contacts enough of them vouched for"
             }
         }
     }
@@ -273,6 +283,13 @@ fn plain_toml(error: &toml::de::Error) -> String {
 /// bucket of more than 255 contacts is no longer a Kademlia bucket.
 pub const MAX_K: usize = 255;
 
+/// `gated`'s default β (see docs/ALGORITHMS.md §6 for how it was chosen).
+pub const DEFAULT_BETA: usize = 20;
+/// `gated`'s default hedge in milliseconds.
+pub const DEFAULT_HEDGE_MS: u64 = 500;
+/// `gated`'s default vouches.
+pub const DEFAULT_VOUCHES: usize = 1;
+
 /// Which strategy a lookup uses, and its parameters: the `[lookup]` table of
 /// a kadlab TOML file. Keys not used by the chosen strategy are accepted (a
 /// comparison runs several strategies from one file).
@@ -298,6 +315,14 @@ pub struct LookupConfig {
     /// How many routing-table contacts the lookup starts from; `None` for
     /// the strategy's own default (see [`LookupConfig::seed_count`]).
     pub seeds: Option<usize>,
+    /// β of `gated`: the closest known contacts that must have answered.
+    pub beta: usize,
+    /// `gated`'s hedge, in milliseconds: a request unanswered this long is
+    /// suspect and the next contact is asked beside it; 0 never hedges.
+    pub hedge_ms: u64,
+    /// `gated`: answering nodes that must have reported an unasked contact
+    /// for it to fill the result.
+    pub vouches: usize,
 }
 
 impl Default for LookupConfig {
@@ -312,6 +337,9 @@ impl Default for LookupConfig {
             round_timeout_ms: DEFAULT_RPC_TIMEOUT.as_millis() as u64,
             paths: 4,
             seeds: None,
+            beta: DEFAULT_BETA,
+            hedge_ms: DEFAULT_HEDGE_MS,
+            vouches: DEFAULT_VOUCHES,
         }
     }
 }
@@ -373,6 +401,24 @@ impl LookupConfig {
             "1 to 16",
         )?;
         check(
+            (1..=MAX_K).contains(&self.beta),
+            "beta",
+            self.beta.to_string(),
+            "1 to 255",
+        )?;
+        check(
+            self.hedge_ms <= 600_000,
+            "hedge_ms",
+            self.hedge_ms.to_string(),
+            "0 (never) to 600000 (ten minutes)",
+        )?;
+        check(
+            (1..=MAX_K).contains(&self.vouches),
+            "vouches",
+            self.vouches.to_string(),
+            "1 to 255",
+        )?;
+        check(
             self.seeds.is_none_or(|s| (1..=MAX_K).contains(&s)),
             "seeds",
             self.seeds.map_or_else(String::new, |s| s.to_string()),
@@ -410,6 +456,14 @@ impl LookupConfig {
                 "alpha={} paths={} seeds={seeds} k={}",
                 self.alpha, self.paths, self.k
             ),
+            StrategyName::Gated => format!(
+                "alpha={} beta={} hedge_ms={} vouches={} seeds={seeds} k={}",
+                self.alpha,
+                self.beta.min(self.k),
+                self.hedge_ms,
+                self.vouches,
+                self.k
+            ),
         }
     }
 
@@ -429,7 +483,7 @@ impl LookupConfig {
     pub fn seed_count(&self) -> usize {
         self.seeds.unwrap_or(match self.strategy {
             StrategyName::Delta => self.delta,
-            StrategyName::Kademlia | StrategyName::Disjoint => self.k,
+            StrategyName::Kademlia | StrategyName::Disjoint | StrategyName::Gated => self.k,
             StrategyName::QueryRest | StrategyName::KActive => self.alpha,
         })
     }
@@ -454,7 +508,10 @@ impl LookupConfig {
         target: NodeId,
         mode: LookupMode,
     ) -> Box<dyn LookupStrategy> {
-        let seeds = table.closest(&target, self.seed_count());
+        let seeds = match self.strategy {
+            StrategyName::Gated => gated_seeds(table, &target, self.seed_count()),
+            _ => table.closest(&target, self.seed_count()),
+        };
         self.start_from(self.spec(*table.local_id(), target, mode), &seeds)
     }
 
@@ -508,6 +565,16 @@ impl LookupConfig {
                     paths: self.paths,
                 };
                 let rule = Disjoint::new(params, spec.k, target, seeds);
+                Box::new(Lookup::new(spec, seeds, rule))
+            }
+            StrategyName::Gated => {
+                let params = GatedParams {
+                    alpha: self.alpha,
+                    beta: self.beta,
+                    hedge: (self.hedge_ms > 0).then(|| Duration::from_millis(self.hedge_ms)),
+                    vouches: self.vouches,
+                };
+                let rule = Gated::new(params, spec.k, target, seeds);
                 Box::new(Lookup::new(spec, seeds, rule))
             }
         }

@@ -46,6 +46,7 @@ mod context;
 pub mod contract;
 pub mod delta;
 pub mod disjoint;
+pub mod gated;
 pub mod k_active;
 pub mod kademlia;
 mod machine;
@@ -53,7 +54,10 @@ mod outcome;
 pub mod query_rest;
 mod queue;
 
-pub use config::{Budget, ConfigError, LookupConfig, StrategyName, MAX_K};
+pub use config::{
+    Budget, ConfigError, LookupConfig, StrategyName, DEFAULT_BETA, DEFAULT_HEDGE_MS,
+    DEFAULT_VOUCHES, MAX_K,
+};
 pub use contender::{Contender, Factory};
 pub use context::{LookupContext, LookupSpec, DEFAULT_RPC_TIMEOUT};
 pub use contract::Breach;

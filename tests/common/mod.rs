@@ -7,8 +7,9 @@
 //! The local node is [`ME`], the id farthest from the target (every bit
 //! flipped).
 //!
-//! - [`Setup`]: a strategy, small parameters (α = δ = d = 2, k = 4 unless a
-//!   test says otherwise), the target and the mode. `start(table)` starts a
+//! - [`Setup`]: a strategy, small parameters (α = δ = d = β = 2, k = 4,
+//!   no hedge and one vouch unless a test says otherwise), the target and
+//!   the mode. `start(table)` starts a
 //!   lookup from the routing table's closest contacts, as
 //!   `LookupConfig::start` would.
 //! - [`Net`]: a scripted network: who answers with which nodes (and maybe a
@@ -133,6 +134,9 @@ impl Setup {
                 round_timeout_ms: RPC_TIMEOUT_MS,
                 paths: 2,
                 seeds: None,
+                beta: 2,
+                hedge_ms: 0,
+                vouches: 1,
             },
             ids: Ids {
                 target: NodeId::ZERO,
@@ -144,6 +148,24 @@ impl Setup {
     /// With parallelism α.
     pub fn alpha(mut self, alpha: usize) -> Setup {
         self.config.alpha = alpha;
+        self
+    }
+
+    /// With β (`gated` only).
+    pub fn beta(mut self, beta: usize) -> Setup {
+        self.config.beta = beta;
+        self
+    }
+
+    /// With a hedge of `ms` milliseconds (`gated` only; 0 never hedges).
+    pub fn hedge_ms(mut self, ms: u64) -> Setup {
+        self.config.hedge_ms = ms;
+        self
+    }
+
+    /// With `vouches` (`gated` only).
+    pub fn vouches(mut self, vouches: usize) -> Setup {
+        self.config.vouches = vouches;
         self
     }
 
