@@ -134,7 +134,7 @@ pub const COLUMNS: &[(&str, &str)] = &[
     ("strategy", "the lookup rule (see docs/ALGORITHMS.md)"),
     (
         "params",
-        "its parameters: α or δ in flight, budget, paths, seeds, k",
+        "its parameters: α or δ in flight, budget, paths, β, hedge, vouches, seeds, k",
     ),
     (
         "recall",

@@ -14,12 +14,9 @@
 mod common;
 
 use common::{
-    assert_empty_table_ends_with_no_contacts, assert_stray_messages_change_nothing, Ids, Net, Setup,
+    assert_empty_table_ends_with_no_contacts, assert_stray_messages_change_nothing, Net, Setup,
 };
-use kadlab::id::NodeId;
-use kadlab::lookup::gated::gated_seeds;
 use kadlab::lookup::{EndReason, StrategyName};
-use kadlab::routing::{RoutingConfig, RoutingTable};
 use kadlab::time::Time;
 
 fn gated() -> Setup {
@@ -124,24 +121,6 @@ fn without_a_hedge_a_silent_contact_is_waited_for_until_it_times_out() {
     assert_eq!(trace.batches, vec![vec![20], vec![30], vec![40]]);
     assert_eq!(trace.finished_ms(), 2_020);
     assert_eq!(trace.result(), vec![30, 40]);
-}
-
-#[test]
-fn seeds_whose_last_request_failed_go_after_the_others() {
-    let ids = Ids {
-        target: NodeId::ZERO,
-    };
-    let local = ids.id(common::ME);
-    let mut table = RoutingTable::new(local, RoutingConfig::default(), Time::ZERO);
-    for n in [20, 30, 40] {
-        let _ = table.update(ids.contact(n), Time::ZERO);
-    }
-    let _ = table.on_failure(&ids.contact(20), Time::from_millis(10));
-
-    let seeds = |n| ids.numbers(&gated_seeds(&table, &ids.target, n));
-    assert_eq!(seeds(2), vec![30, 40]);
-    assert_eq!(seeds(3), vec![30, 40, 20]);
-    assert_eq!(seeds(5), vec![30, 40, 20]);
 }
 
 #[test]

@@ -137,6 +137,7 @@ fn variants(resolved: &Resolved, sweep: &Sweep) -> Vec<LookupConfig> {
         StrategyName::KActive,
         StrategyName::QueryRest,
         StrategyName::Delta,
+        StrategyName::Gated,
         StrategyName::Disjoint,
     ];
     order.retain(|s| resolved.strategies.contains(s));

@@ -12,7 +12,7 @@ use crate::id::NodeId;
 use crate::lookup::context::{LookupSpec, DEFAULT_RPC_TIMEOUT};
 use crate::lookup::delta::{Delta, DeltaParams};
 use crate::lookup::disjoint::{Disjoint, DisjointParams};
-use crate::lookup::gated::{gated_seeds, Gated, GatedParams};
+use crate::lookup::gated::{Gated, GatedParams};
 use crate::lookup::k_active::{KActive, KActiveParams};
 use crate::lookup::kademlia::{Kademlia, KademliaParams};
 use crate::lookup::machine::Lookup;
@@ -508,10 +508,7 @@ impl LookupConfig {
         target: NodeId,
         mode: LookupMode,
     ) -> Box<dyn LookupStrategy> {
-        let seeds = match self.strategy {
-            StrategyName::Gated => gated_seeds(table, &target, self.seed_count()),
-            _ => table.closest(&target, self.seed_count()),
-        };
+        let seeds = table.closest(&target, self.seed_count());
         self.start_from(self.spec(*table.local_id(), target, mode), &seeds)
     }
 

@@ -3,9 +3,7 @@
 //! with contacts other nodes vouch for.
 //!
 //! The rule (docs/ALGORITHMS.md §6):
-//! - **seeds**: the k closest routing-table contacts, leaving out those
-//!   whose last request failed while enough others remain
-//!   ([`gated_seeds`]);
+//! - **seeds**: the k closest routing-table contacts, as `kademlia`'s;
 //! - **the gate**: only the k closest known contacts that are not failed
 //!   (nor suspect, below) may be asked, closest first, α at a time: a
 //!   contact that cannot enter the k closest is never asked (js-libp2p's
@@ -21,8 +19,8 @@
 //!   `vouches` answering nodes reported. Failed and suspect contacts are
 //!   left out.
 //!
-//! Everything it uses is what a real node knows: its table's failure
-//! counts, the replies, and its own clock. It is written only against the
+//! Everything it uses is what a real node knows: its table, the replies,
+//! and its own clock. It is written only against the
 //! public [`Rule`] and [`LookupContext`] API, as a strategy from outside
 //! kadlab would be.
 
@@ -34,7 +32,6 @@ use crate::id::{Distance, NodeId};
 use crate::lookup::context::LookupContext;
 use crate::lookup::machine::{Rule, Step};
 use crate::lookup::outcome::EndReason;
-use crate::routing::RoutingTable;
 use crate::time::Time;
 
 /// Parameters of `gated` (k is the lookup's result size).
@@ -92,24 +89,9 @@ fn in_window(known: &Known) -> bool {
     !matches!(known.state, GatedState::Failed | GatedState::Suspect(_))
 }
 
-/// The contacts a `gated` lookup of `target` starts from: the `n` closest
-/// in `table`, those whose last request failed (and who have not been
-/// heard from since) put after the others, so they are used only when
-/// nothing else is known.
-pub fn gated_seeds(table: &RoutingTable, target: &NodeId, n: usize) -> Vec<Contact> {
-    let (mut fresh, stale): (Vec<Contact>, Vec<Contact>) = table
-        .closest(target, n.saturating_mul(2))
-        .into_iter()
-        .partition(|c| table.get(&c.id).is_none_or(|e| e.failures == 0));
-    fresh.truncate(n);
-    let room = n - fresh.len();
-    fresh.extend(stale.into_iter().take(room));
-    fresh
-}
-
 impl Gated {
-    /// Start from `seeds` (see [`gated_seeds`]), looking for the `k`
-    /// closest to `target`.
+    /// Start from `seeds`, the closest contacts of the routing table,
+    /// looking for the `k` closest to `target`.
     pub fn new(params: GatedParams, k: usize, target: NodeId, seeds: &[Contact]) -> Gated {
         let shortlist = seeds
             .iter()
