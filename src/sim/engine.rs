@@ -321,18 +321,23 @@ impl<'a, T, W: DriverObserver> Engine<'a, T, W> {
                 self.schedule(now + delay, event);
             }
             _ => {
-                let error = TransportError::Timeout;
-                self.schedule(
-                    now + timeout,
-                    Event::Fail {
-                        slot,
-                        gen,
-                        to,
-                        error,
-                    },
-                );
+                self.time_out(slot, gen, to, now + timeout);
             }
         }
+    }
+
+    /// The request of slot `slot` to `to` times out at `at`.
+    fn time_out(&mut self, slot: u32, gen: u32, to: Contact, at: Time) {
+        let error = TransportError::Timeout;
+        self.schedule(
+            at,
+            Event::Fail {
+                slot,
+                gen,
+                to,
+                error,
+            },
+        );
     }
 
     /// Send an eviction ping from `origin` to `oldest` now.
@@ -402,16 +407,7 @@ impl<'a, T, W: DriverObserver> Engine<'a, T, W> {
                         self.schedule(now + delay, event);
                     }
                     _ => {
-                        let error = TransportError::Timeout;
-                        self.schedule(
-                            sent + timeout,
-                            Event::Fail {
-                                slot,
-                                gen,
-                                to,
-                                error,
-                            },
-                        );
+                        self.time_out(slot, gen, to, sent + timeout);
                     }
                 }
             }
