@@ -102,6 +102,20 @@ impl<O: DriverObserver + ?Sized> DriverObserver for &mut O {
     }
 }
 
+/// An observer that may be absent: the simulator's lookups without one
+/// ([`None`]) cost no events.
+impl<O: DriverObserver> DriverObserver for Option<O> {
+    fn event(&mut self, event: DriverEvent) {
+        if let Some(o) = self {
+            o.event(event);
+        }
+    }
+
+    fn wants_phases(&self) -> bool {
+        self.as_ref().is_some_and(DriverObserver::wants_phases)
+    }
+}
+
 impl DriverObserver for Vec<DriverEvent> {
     fn event(&mut self, event: DriverEvent) {
         self.push(event);
@@ -117,9 +131,9 @@ impl DriverObserver for Vec<DriverEvent> {
 /// over a [`Transport`]; the simulator's event loop drives it with virtual
 /// time, so a simulated lookup goes through exactly the steps of a real one.
 ///
-/// The shell asks [`LookupDriver::step`] what to do, sends the request it
-/// is given to each contact of a [`DriverStep::Send`] (each bounded by its
-/// own timeout), and reports every request's end, exactly once, as
+/// The shell asks [`LookupDriver::step`] what to do, sends
+/// [`LookupDriver::request`] to each contact of a [`LookupAction::Send`]
+/// (each bounded by its own timeout), and reports every request's end, exactly once, as
 /// [`LookupDriver::on_reply`] or [`LookupDriver::on_failure`]. A reply may
 /// ask for an eviction ping, whose answer goes to
 /// [`LookupDriver::on_ping`]. The driver keeps the contract checks
@@ -132,17 +146,6 @@ pub struct LookupDriver {
     asked: HashSet<NodeId>,
     phase: String,
     pending: usize,
-}
-
-/// What the shell of a [`LookupDriver`] does next.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum DriverStep {
-    /// Send [`LookupDriver::request`] to each contact, now.
-    Send(Vec<Contact>),
-    /// Wait for a request's end or this deadline, then step again.
-    Wait(Option<Time>),
-    /// The lookup is over; requests still in flight may be dropped.
-    Finished(LookupOutcome),
 }
 
 impl LookupDriver {
@@ -167,19 +170,15 @@ impl LookupDriver {
         &self.request
     }
 
-    /// Lookup requests sent and not yet ended.
-    pub fn pending(&self) -> usize {
-        self.pending
-    }
-
-    /// Poll the strategy at `now`, check what it asks for, and tell the
-    /// observer.
+    /// Poll the strategy at `now`, check what it asks for (a broken
+    /// contract becomes [`LookupAction::Finished`]), and tell the observer.
+    /// Requests still in flight when it finishes may be dropped.
     pub fn step<O>(
         &mut self,
         lookup: &mut dyn LookupStrategy,
         now: Time,
         observer: &mut O,
-    ) -> DriverStep
+    ) -> LookupAction
     where
         O: DriverObserver + ?Sized,
     {
@@ -201,18 +200,17 @@ impl LookupDriver {
                 self.phase = current;
             }
         }
-        match action {
+        match &action {
             LookupAction::Finished(outcome) => {
                 observer.event(DriverEvent::Finished(now, outcome.clone()));
-                DriverStep::Finished(outcome)
             }
             LookupAction::Send(contacts) => {
                 observer.event(DriverEvent::Sent(now, contacts.clone()));
                 self.pending += contacts.len();
-                DriverStep::Send(contacts)
             }
-            LookupAction::Wait(deadline) => DriverStep::Wait(deadline),
+            LookupAction::Wait(_) => {}
         }
+        action
     }
 
     /// `from` answered a lookup request with `response`: the strategy hears
@@ -308,14 +306,14 @@ where
     let mut driver = LookupDriver::new(&*lookup, mode, local);
     let outcome = loop {
         match driver.step(lookup, clock.now(), observer) {
-            DriverStep::Finished(outcome) => break outcome,
-            DriverStep::Send(contacts) => {
+            LookupAction::Finished(outcome) => break outcome,
+            LookupAction::Send(contacts) => {
                 for to in contacts {
                     let fut = send(to, driver.request().clone());
                     pending.push(async move { Done::Lookup(to, fut.await) });
                 }
             }
-            DriverStep::Wait(deadline) => {
+            LookupAction::Wait(deadline) => {
                 let sleep_until = deadline.map(|d| clock.instant(d));
                 let done = tokio::select! {
                     biased;

@@ -23,14 +23,18 @@ fn gated() -> Setup {
     Setup::new(StrategyName::Gated)
 }
 
-#[test]
-fn the_lookup_stops_when_the_beta_closest_have_answered() {
-    let net = Net::new()
+/// 20 names 5 and 6, which answer with nothing new; 30 answers empty.
+fn closer_pair_net() -> Net {
+    Net::new()
         .answers(20, &[5, 6])
         .answers(30, &[])
         .answers(5, &[])
-        .answers(6, &[]);
-    let trace = gated().run(&[20, 30, 40, 50], &net);
+        .answers(6, &[])
+}
+
+#[test]
+fn the_lookup_stops_when_the_beta_closest_have_answered() {
+    let trace = gated().run(&[20, 30, 40, 50], &closer_pair_net());
 
     // The α = 2 closest seeds go out. 20 brings 5 and 6, now the β = 2
     // closest: one slot is free, so 5 goes; 30's empty reply frees the
@@ -130,10 +134,5 @@ fn an_empty_table_ends_at_once_with_no_contacts() {
 
 #[test]
 fn stray_messages_change_nothing() {
-    let net = Net::new()
-        .answers(20, &[5, 6])
-        .answers(30, &[])
-        .answers(5, &[])
-        .answers(6, &[]);
-    assert_stray_messages_change_nothing(&gated(), &[20, 30, 40, 50], &net);
+    assert_stray_messages_change_nothing(&gated(), &[20, 30, 40, 50], &closer_pair_net());
 }

@@ -624,6 +624,27 @@ pub fn run_all(
     sim::run_contenders(net, &tasks, contenders, &resolved.sim, &|| bar.inc(1))
 }
 
+/// Build and warm `resolved`'s network and run `contenders` over its
+/// lookups on `threads`, behind a progress bar of all their lookups
+/// (hidden when `quiet`): what a sweep, one point of a planned sweep and
+/// `sweep --hulls` run.
+pub fn run_on_new_network(
+    resolved: &Resolved,
+    contenders: &[Contender],
+    threads: ThreadsArg,
+    quiet: bool,
+) -> Result<Vec<Vec<LookupRecord>>> {
+    let per_contender = (resolved.sim.lookups + resolved.sim.value_lookups) as u64;
+    let bar = progress(per_contender * contenders.len() as u64, quiet, "lookups");
+    bar.set_message("warm-up");
+    let records = threads.install(|| {
+        let net = sim::build_network(&resolved.sim);
+        run_all(net, resolved, contenders, &bar)
+    })?;
+    bar.finish_and_clear();
+    Ok(records)
+}
+
 /// Run a whole comparison: build and warm the network, run every strategy
 /// over the same workload, summarise. Returns the report and the
 /// per-lookup records (one list per strategy).

@@ -18,13 +18,11 @@ use std::path::Path;
 use anyhow::Result;
 use serde::Serialize;
 
-use crate::cli::compare::{run_all, Resolved, ThreadsArg};
+use crate::cli::compare::{run_on_new_network, Resolved, ThreadsArg};
 use crate::cli::output::write_file;
-use crate::cli::progress::progress;
 use crate::lookup::{Budget, Contender, LookupConfig, StrategyName};
 use crate::plot::{draw_curves, Series};
 use crate::report::StrategySummary;
-use crate::sim;
 
 /// The α values of the α-tuned strategies.
 pub const ALPHAS: std::ops::RangeInclusive<usize> = 1..=8;
@@ -173,14 +171,7 @@ pub fn run_points(
     quiet: bool,
 ) -> Result<Vec<HullPoint>> {
     let contenders: Vec<Contender> = plan.iter().map(|(.., c)| Contender::from(c)).collect();
-    let per_point = (resolved.sim.lookups + resolved.sim.value_lookups) as u64;
-    let bar = progress(per_point * contenders.len() as u64, quiet, "lookups");
-    bar.set_message("warm-up");
-    let records = threads.install(|| {
-        let net = sim::build_network(&resolved.sim);
-        run_all(net, resolved, &contenders, &bar)
-    })?;
-    bar.finish_and_clear();
+    let records = run_on_new_network(resolved, &contenders, threads, quiet)?;
     Ok(plan
         .iter()
         .zip(&contenders)

@@ -18,15 +18,14 @@ use clap::{Args, Parser};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::cli::compare::{run_all, NetworkArgs, Resolved, ThreadsArg};
+use crate::cli::compare::{run_on_new_network, NetworkArgs, Resolved, ThreadsArg};
 use crate::cli::output::{check_dir, check_file, write_file};
-use crate::cli::progress::progress;
 use crate::cli::usage;
 use crate::html::{Cell, Page};
 use crate::lookup::{Budget, Contender, LookupConfig, StrategyName};
 use crate::plot::{draw_curves, Plot, Series};
 use crate::report::StrategySummary;
-use crate::sim::{self, LookupRecord};
+use crate::sim::LookupRecord;
 
 /// Most points a sweep may have: each runs the whole workload once per
 /// strategy, so more would run for days (and the list of values alone could
@@ -274,11 +273,6 @@ impl SweepPlan {
             values,
             configs,
         })
-    }
-
-    /// Lookups each point runs, for the progress bar.
-    fn lookups_per_point(&self) -> u64 {
-        (self.resolved.sim.lookups + self.resolved.sim.value_lookups) as u64
     }
 
     /// Point `index`, as `sweep.json` lists it, from its contender's
@@ -619,18 +613,13 @@ pub fn run(args: &SweepArgs) -> Result<()> {
     if let (Some(index), Some(dir)) = (args.point, &args.point_dir) {
         return run_point(args, &plan, index, dir);
     }
-    let bar = progress(
-        plan.lookups_per_point() * plan.configs.len() as u64,
-        args.network.quiet,
-        "lookups",
-    );
-    bar.set_message("warm-up");
     let contenders: Vec<Contender> = plan.configs.iter().map(Contender::from).collect();
-    let records = args.threads.install(|| {
-        let net = sim::build_network(&plan.resolved.sim);
-        run_all(net, &plan.resolved, &contenders, &bar)
-    })?;
-    bar.finish_and_clear();
+    let records = run_on_new_network(
+        &plan.resolved,
+        &contenders,
+        args.threads,
+        args.network.quiet,
+    )?;
     let points: Vec<Value> = contenders
         .iter()
         .zip(&records)
@@ -733,14 +722,13 @@ fn run_point(args: &SweepArgs, plan: &SweepPlan, index: usize, dir: &Path) -> Re
         )
     })?;
     let header = plan.header()?;
-    let bar = progress(plan.lookups_per_point(), args.network.quiet, "lookups");
-    bar.set_message("warm-up");
     let contender = Contender::from(&plan.configs[index]);
-    let records = args.threads.install(|| {
-        let net = sim::build_network(&plan.resolved.sim);
-        run_all(net, &plan.resolved, std::slice::from_ref(&contender), &bar)
-    })?;
-    bar.finish_and_clear();
+    let records = run_on_new_network(
+        &plan.resolved,
+        std::slice::from_ref(&contender),
+        args.threads,
+        args.network.quiet,
+    )?;
     let records = records
         .first()
         .context("the simulator returned no records for the point")?;

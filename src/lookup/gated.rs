@@ -159,9 +159,7 @@ impl Gated {
         }
         next
     }
-}
 
-impl Gated {
     /// Before stopping: the time until which to wait for a suspect that
     /// would enter the result if it answered, a second hedge after it
     /// became suspect. A slow node is given that long; a gone one costs
@@ -240,23 +238,19 @@ impl Rule for Gated {
             };
         }
         let room = self.params.alpha.saturating_sub(self.active);
-        let picked: Vec<Distance> = self
+        let mut batch = Vec::with_capacity(room);
+        for known in self
             .shortlist
-            .iter()
-            .filter(|(_, known)| in_window(known))
+            .values_mut()
+            .filter(|known| in_window(known))
             .take(self.k)
-            .filter(|(_, known)| known.state == GatedState::NotContacted)
+            .filter(|known| known.state == GatedState::NotContacted)
             .take(room)
-            .map(|(d, _)| *d)
-            .collect();
-        let mut batch = Vec::with_capacity(picked.len());
-        for d in picked {
-            if let Some(known) = self.shortlist.get_mut(&d) {
-                known.state = GatedState::Waiting(now);
-                batch.push(known.contact);
-                self.active += 1;
-            }
+        {
+            known.state = GatedState::Waiting(now);
+            batch.push(known.contact);
         }
+        self.active += batch.len();
         if !batch.is_empty() {
             return Step::Send(batch);
         }

@@ -35,8 +35,8 @@ use std::collections::{BinaryHeap, VecDeque};
 use std::time::Duration;
 
 use crate::contact::Contact;
-use crate::driver::{lock, DriverObserver, DriverStep, LookupDriver};
-use crate::lookup::{Contender, LookupMode, LookupOutcome, LookupStrategy};
+use crate::driver::{lock, DriverObserver, LookupDriver};
+use crate::lookup::{Contender, LookupAction, LookupMode, LookupOutcome, LookupStrategy};
 use crate::protocol::{Request, Response};
 use crate::sim::network::{check_answer, SimNetwork};
 use crate::time::Time;
@@ -77,17 +77,32 @@ struct Slot<T, W> {
     watch: Option<W>,
 }
 
+/// A request on its way to the node at its address: steps 2 to 4 of the
+/// module's list, for lookup requests and eviction pings alike.
+struct Flight {
+    /// The sender.
+    origin: u32,
+    /// The node listening at the address.
+    node: u32,
+    /// The contact it was sent to.
+    to: Contact,
+    sent: Time,
+    /// The pair's one-way delay.
+    delay: Duration,
+    timeout: Duration,
+}
+
+impl Flight {
+    /// When the sender gives up on it.
+    fn deadline(&self) -> Time {
+        self.sent + self.timeout
+    }
+}
+
 /// What a queued entry does when its time comes.
 enum Event {
-    /// A lookup's request reaches node `node`.
-    Arrive {
-        slot: u32,
-        gen: u32,
-        node: u32,
-        to: Contact,
-        sent: Time,
-        delay: Duration,
-    },
+    /// A lookup's request reaches its node.
+    Arrive { slot: u32, gen: u32, flight: Flight },
     /// An answer reaches the lookup that asked.
     Answer {
         slot: u32,
@@ -104,15 +119,8 @@ enum Event {
     },
     /// A lookup's own deadline.
     Wake { slot: u32, gen: u32 },
-    /// An eviction ping from `origin` reaches node `node`.
-    PingArrive {
-        origin: u32,
-        node: u32,
-        to: Contact,
-        sent: Time,
-        delay: Duration,
-        timeout: Duration,
-    },
+    /// An eviction ping reaches its node.
+    PingArrive(Flight),
     /// An eviction ping ended, answered or not.
     PingEnd {
         origin: u32,
@@ -268,25 +276,21 @@ impl<'a, T, W: DriverObserver> Engine<'a, T, W> {
             let Some(slot) = self.slots[index as usize].as_mut() else {
                 return;
             };
-            let step = match slot.watch.as_mut() {
-                Some(w) => slot.driver.step(&mut *slot.lookup, now, w),
-                None => slot.driver.step(&mut *slot.lookup, now, &mut ()),
-            };
-            match step {
-                DriverStep::Send(contacts) => {
+            match slot.driver.step(&mut *slot.lookup, now, &mut slot.watch) {
+                LookupAction::Send(contacts) => {
                     let (origin, timeout) = (slot.origin, slot.timeout);
                     for to in contacts {
                         self.send(index, gen, origin, to, timeout);
                     }
                 }
-                DriverStep::Wait(deadline) => {
+                LookupAction::Wait(deadline) => {
                     if let Some(d) = deadline.filter(|&d| slot.wake_at != Some(d)) {
                         slot.wake_at = Some(d);
                         self.schedule(d, Event::Wake { slot: index, gen });
                     }
                     return;
                 }
-                DriverStep::Finished(outcome) => {
+                LookupAction::Finished(outcome) => {
                     if let Some(slot) = self.slots[index as usize].take() {
                         self.gens[index as usize] = gen.wrapping_add(1);
                         self.free.push(index);
@@ -304,25 +308,37 @@ impl<'a, T, W: DriverObserver> Engine<'a, T, W> {
         }
     }
 
+    /// A request from `origin` to `to` sent now, if it reaches the node at
+    /// the address before `timeout` (steps 1 and 2).
+    fn launch(&self, origin: u32, to: Contact, timeout: Duration) -> Option<Flight> {
+        let (node, delay) = self.net.outbound(origin, &to)?;
+        (delay < timeout).then_some(Flight {
+            origin,
+            node,
+            to,
+            sent: self.now,
+            delay,
+            timeout,
+        })
+    }
+
+    /// The answer of `flight`'s node to `request`, now, if it reaches the
+    /// sender before its deadline (steps 3 and 4).
+    fn answer(&self, flight: &Flight, request: &Request) -> Option<Response> {
+        let response =
+            self.net
+                .answer(flight.node, flight.origin, &flight.to, request, self.now)?;
+        (self.now + flight.delay <= flight.deadline()).then_some(response)
+    }
+
     /// Send a lookup request from `origin` to `to` now.
     fn send(&mut self, slot: u32, gen: u32, origin: u32, to: Contact, timeout: Duration) {
-        let now = self.now;
-        match self.net.outbound(origin, &to) {
-            Some((node, delay)) if delay < timeout => {
-                let sent = now;
-                let event = Event::Arrive {
-                    slot,
-                    gen,
-                    node,
-                    to,
-                    sent,
-                    delay,
-                };
-                self.schedule(now + delay, event);
+        match self.launch(origin, to, timeout) {
+            Some(flight) => {
+                let at = self.now + flight.delay;
+                self.schedule(at, Event::Arrive { slot, gen, flight });
             }
-            _ => {
-                self.time_out(slot, gen, to, now + timeout);
-            }
+            None => self.time_out(slot, gen, to, self.now + timeout),
         }
     }
 
@@ -342,26 +358,15 @@ impl<'a, T, W: DriverObserver> Engine<'a, T, W> {
 
     /// Send an eviction ping from `origin` to `oldest` now.
     fn ping(&mut self, origin: u32, oldest: Contact, timeout: Duration) {
-        let now = self.now;
-        match self.net.outbound(origin, &oldest) {
-            Some((node, delay)) if delay < timeout => {
-                let event = Event::PingArrive {
-                    origin,
-                    node,
-                    to: oldest,
-                    sent: now,
-                    delay,
-                    timeout,
-                };
-                self.schedule(now + delay, event);
-            }
-            _ => {
+        match self.launch(origin, oldest, timeout) {
+            Some(flight) => self.schedule(self.now + flight.delay, Event::PingArrive(flight)),
+            None => {
                 let event = Event::PingEnd {
                     origin,
                     oldest,
                     answered: false,
                 };
-                self.schedule(now + timeout, event);
+                self.schedule(self.now + timeout, event);
             }
         }
     }
@@ -378,37 +383,24 @@ impl<'a, T, W: DriverObserver> Engine<'a, T, W> {
         self.now = self.now.max(at);
         let now = self.now;
         match event {
-            Event::Arrive {
-                slot,
-                gen,
-                node,
-                to,
-                sent,
-                delay,
-            } => {
+            Event::Arrive { slot, gen, flight } => {
                 if !self.live(slot, gen) {
                     return;
                 }
                 let Some(s) = self.slots[slot as usize].as_ref() else {
                     return;
                 };
-                let (origin, timeout) = (s.origin, s.timeout);
-                let request = s.driver.request().clone();
-                let answer = self.net.answer(node, origin, &to, &request, now);
-                match answer {
-                    Some(response) if now + delay <= sent + timeout => {
-                        let response = Box::new(response);
+                match self.answer(&flight, s.driver.request()) {
+                    Some(response) => {
                         let event = Event::Answer {
                             slot,
                             gen,
-                            from: to,
-                            response,
+                            from: flight.to,
+                            response: Box::new(response),
                         };
-                        self.schedule(now + delay, event);
+                        self.schedule(now + flight.delay, event);
                     }
-                    _ => {
-                        self.time_out(slot, gen, to, sent + timeout);
-                    }
+                    None => self.time_out(slot, gen, flight.to, flight.deadline()),
                 }
             }
             Event::Answer {
@@ -429,16 +421,14 @@ impl<'a, T, W: DriverObserver> Engine<'a, T, W> {
                     return;
                 };
                 let mut table = lock(&net.nodes[s.origin as usize].table);
-                let ping = match s.watch.as_mut() {
-                    Some(w) => {
-                        s.driver
-                            .on_reply(&mut *s.lookup, &mut table, from, &response, now, w)
-                    }
-                    None => {
-                        s.driver
-                            .on_reply(&mut *s.lookup, &mut table, from, &response, now, &mut ())
-                    }
-                };
+                let ping = s.driver.on_reply(
+                    &mut *s.lookup,
+                    &mut table,
+                    from,
+                    &response,
+                    now,
+                    &mut s.watch,
+                );
                 drop(table);
                 let (origin, timeout) = (s.origin, s.timeout);
                 if let Some(oldest) = ping {
@@ -468,24 +458,17 @@ impl<'a, T, W: DriverObserver> Engine<'a, T, W> {
                 }
                 self.drive(slot);
             }
-            Event::PingArrive {
-                origin,
-                node,
-                to,
-                sent,
-                delay,
-                timeout,
-            } => {
-                let answer = self.net.answer(node, origin, &to, &Request::Ping, now);
-                let (at, answered) = match answer {
-                    Some(response) if now + delay <= sent + timeout => {
-                        (now + delay, check_answer(&to, &response).is_ok())
-                    }
-                    _ => (sent + timeout, false),
+            Event::PingArrive(flight) => {
+                let (at, answered) = match self.answer(&flight, &Request::Ping) {
+                    Some(response) => (
+                        now + flight.delay,
+                        check_answer(&flight.to, &response).is_ok(),
+                    ),
+                    None => (flight.deadline(), false),
                 };
                 let event = Event::PingEnd {
-                    origin,
-                    oldest: to,
+                    origin: flight.origin,
+                    oldest: flight.to,
                     answered,
                 };
                 self.schedule(at, event);
@@ -509,14 +492,8 @@ impl<'a, T, W: DriverObserver> Engine<'a, T, W> {
             return;
         };
         let mut table = lock(&net.nodes[s.origin as usize].table);
-        match s.watch.as_mut() {
-            Some(w) => s
-                .driver
-                .on_failure(&mut *s.lookup, &mut table, to, error, now, w),
-            None => s
-                .driver
-                .on_failure(&mut *s.lookup, &mut table, to, error, now, &mut ()),
-        }
+        s.driver
+            .on_failure(&mut *s.lookup, &mut table, to, error, now, &mut s.watch);
         drop(table);
         self.drive(slot);
     }
