@@ -24,7 +24,7 @@ pub struct Series {
     pub points: Vec<(f64, f64, String)>,
 }
 
-const PALETTE: [RGBColor; 8] = [
+const PALETTE: [RGBColor; 12] = [
     RGBColor(31, 119, 180),
     RGBColor(255, 127, 14),
     RGBColor(44, 160, 44),
@@ -33,6 +33,10 @@ const PALETTE: [RGBColor; 8] = [
     RGBColor(140, 86, 75),
     RGBColor(227, 119, 194),
     RGBColor(23, 190, 207),
+    RGBColor(188, 189, 34),
+    RGBColor(127, 127, 127),
+    RGBColor(0, 0, 128),
+    RGBColor(255, 187, 120),
 ];
 
 /// The shape a strategy's points are drawn with: coinciding curves of two
@@ -64,11 +68,36 @@ const MARKERS: [Marker; 5] = [
 /// any other name (an outside strategy) by its bytes, so it too keeps one
 /// style from plot to plot.
 pub fn style_of(strategy: &str) -> (RGBColor, Marker) {
-    let index = style_index(strategy);
+    style_at(style_index(strategy))
+}
+
+/// Colour and marker of palette place `index`.
+fn style_at(index: usize) -> (RGBColor, Marker) {
     (
         PALETTE[index % PALETTE.len()],
         MARKERS[index % MARKERS.len()],
     )
+}
+
+/// Palette places for curves drawn together, in order: the first curve of
+/// each strategy in the strategy's own place ([`style_index`]), every
+/// further curve of the same strategy (`delta` by budget beside `delta` by
+/// δ, `gated` at another α) in the next of [`VARIANT_STYLES`], so that no
+/// two curves of one plot look alike while there are places left.
+pub fn curve_styles<'a>(strategies: impl IntoIterator<Item = &'a str>) -> Vec<usize> {
+    let mut variants = VARIANT_STYLES;
+    let mut seen: Vec<&str> = Vec::new();
+    strategies
+        .into_iter()
+        .map(|name| {
+            if seen.contains(&name) {
+                variants.next().unwrap_or(VARIANT_STYLES.start)
+            } else {
+                seen.push(name);
+                style_index(name)
+            }
+        })
+        .collect()
 }
 
 /// The palette place behind [`style_of`], for plots that also draw
@@ -86,8 +115,9 @@ pub fn style_index(strategy: &str) -> usize {
 
 /// Palette places free of any built-in strategy's style, for the second
 /// and later variants of one strategy in a plot (disjoint with d = 2, 4, 8
-/// beside d = 1).
-pub const VARIANT_STYLES: std::ops::Range<usize> = 5..8;
+/// beside d = 1; see [`curve_styles`]).
+pub const VARIANT_STYLES: std::ops::Range<usize> =
+    crate::lookup::StrategyName::ALL.len()..PALETTE.len();
 
 /// Draw `series` into an SVG file at `path`: each strategy in its own
 /// colour and marker ([`style_of`]), a curve of several points as a line
@@ -142,8 +172,9 @@ pub fn draw_curves(
             .map_err(|e| err(&e))?;
         // Boxes of the point labels drawn so far, of every curve.
         let mut placed: Vec<(i32, i32, i32, i32)> = Vec::new();
-        for (s, xy) in series.iter().zip(&xys) {
-            let (color, marker) = style_of(&s.strategy);
+        let styles = curve_styles(series.iter().map(|s| s.strategy.as_str()));
+        for ((s, xy), &style) in series.iter().zip(&xys).zip(&styles) {
+            let (color, marker) = style_at(style);
             let line = xy.len() > 1;
             if line {
                 chart

@@ -634,3 +634,20 @@ fn bad_input_is_refused_before_any_work_with_exit_status_2_and_what_to_do() {
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn help_gives_gateds_defaults_as_the_code_sets_them() {
+    use kadlab::lookup::{DEFAULT_BETA, DEFAULT_HEDGE_MS, DEFAULT_VOUCHES};
+    for command in [["compare", "--help"], ["lookup", "--help"]] {
+        let command = &command[..];
+        let (text, _) = kadlab_output(command);
+        let flat = text.split_whitespace().collect::<Vec<_>>().join(" ");
+        for expected in [
+            format!("default {DEFAULT_BETA}, at most k"),
+            format!("(0 never; default {DEFAULT_HEDGE_MS})"),
+            format!("(1 to 255; default {DEFAULT_VOUCHES})"),
+        ] {
+            assert!(flat.contains(&expected), "{command:?} lacks {expected:?}");
+        }
+    }
+}

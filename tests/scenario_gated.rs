@@ -5,7 +5,8 @@
 //! beside it and the suspect is given one more hedge before the lookup
 //! stops without it; the result is the k closest of the contacts that
 //! answered and those at least `vouches` answering nodes (or the routing
-//! table, for a seed) reported.
+//! table, for a seed) reported, and, with `failed_vouches` set, failed
+//! contacts that many answering nodes reported.
 //!
 //! Node `n` is at distance `n` from the target (see `common`). Unless a test
 //! says otherwise: α = 2, β = 2, k = 4, no hedge, one vouch, every reply
@@ -72,6 +73,30 @@ fn an_unasked_contact_enters_the_result_only_when_vouched_for() {
     let trace = setup.vouches(1).run(&[20, 30], &net);
     assert_eq!(trace.batches, vec![vec![20], vec![5]]);
     assert_eq!(trace.result(), vec![5, 20, 30, 40]);
+}
+
+#[test]
+fn a_failed_contact_enters_the_result_only_with_failed_vouches_and_enough_of_them() {
+    // α = 1, β = 1: 20 names 5 and 6; 5, the closest, is asked and fails;
+    // 6 is then the closest not failed, is asked, names 5 again and
+    // answers, which ends the lookup. 5 failed, named by two answering
+    // nodes.
+    let net = Net::new().answers(20, &[5, 6]).fails(5).answers(6, &[5]);
+    let setup = gated().alpha(1).beta(1);
+    for (failed_vouches, result) in [
+        (0, vec![6, 20, 30]),
+        (3, vec![6, 20, 30]),
+        (2, vec![5, 6, 20, 30]),
+        (1, vec![5, 6, 20, 30]),
+    ] {
+        let trace = setup
+            .clone()
+            .failed_vouches(failed_vouches)
+            .run(&[20, 30], &net);
+        assert_eq!(trace.batches, vec![vec![20], vec![5], vec![6]]);
+        assert_eq!(trace.reason(), EndReason::Converged);
+        assert_eq!(trace.result(), result, "failed_vouches = {failed_vouches}");
+    }
 }
 
 #[test]

@@ -227,18 +227,24 @@ pub struct NetworkArgs {
     #[arg(long)]
     pub paths: Option<usize>,
     /// β of gated: how many of the closest known contacts must have
-    /// answered before it stops (1 to 255; default 3).
+    /// answered before it stops (1 to 255; default 20, at most k).
     #[arg(long)]
     pub beta: Option<usize>,
     /// gated's hedge in milliseconds: a request unanswered this long is
     /// suspect and the next contact is asked beside it (0 never; default
-    /// 300).
+    /// 500).
     #[arg(long, value_name = "MS")]
     pub hedge_ms: Option<u64>,
     /// gated: how many answering nodes must have reported an unasked
-    /// contact for it to enter the result (1 to 255; default 2).
+    /// contact for it to enter the result (1 to 255; default 1).
     #[arg(long)]
     pub vouches: Option<usize>,
+    /// gated: how many answering nodes must have reported a contact whose
+    /// request failed for it to enter the result all the same (0 never, the
+    /// default; 1 to 255). For lossy networks, where a failure is often a
+    /// lost datagram.
+    #[arg(long, value_name = "N")]
+    pub failed_vouches: Option<usize>,
     /// Per-request timeout in milliseconds, 1 to 600000 (`rpc_timeout_ms`
     /// in `[lookup]`).
     #[arg(long, value_name = "MS")]
@@ -551,6 +557,7 @@ impl NetworkArgs {
         lookup.beta = self.beta.unwrap_or(lookup.beta);
         lookup.hedge_ms = self.hedge_ms.unwrap_or(lookup.hedge_ms);
         lookup.vouches = self.vouches.unwrap_or(lookup.vouches);
+        lookup.failed_vouches = self.failed_vouches.unwrap_or(lookup.failed_vouches);
         lookup.seeds = self.seeds.or(lookup.seeds);
         lookup.rpc_timeout_ms = self.rpc_timeout_ms.unwrap_or(lookup.rpc_timeout_ms);
         lookup.round_timeout_ms = self.round_timeout_ms.unwrap_or(lookup.round_timeout_ms);

@@ -446,15 +446,8 @@ impl AttackReport {
                 let mut lines = Vec::new();
                 // Each strategy in its colour of every plot; disjoint's
                 // first variant too, its others in the free places.
-                let mut variants = crate::plot::VARIANT_STYLES;
-                let mut seen = Vec::new();
-                for c in &self.curves {
-                    let color = if seen.contains(&c.name) {
-                        variants.next().unwrap_or(crate::plot::VARIANT_STYLES.start)
-                    } else {
-                        seen.push(c.name.clone());
-                        crate::plot::style_index(&c.name)
-                    };
+                let styles = crate::plot::curve_styles(self.curves.iter().map(|c| c.name.as_str()));
+                for (c, &color) in self.curves.iter().zip(&styles) {
                     lines.push(Line {
                         label: format!("{} ({})", c.name, c.params),
                         points: c

@@ -31,7 +31,11 @@ pub const DELTAS: std::ops::RangeInclusive<usize> = 1..=8;
 /// `delta`'s budgets: 10 to 60 requests in steps of 5.
 pub const BUDGETS: [u32; 11] = [10, 15, 20, 25, 30, 35, 40, 45, 50, 55, 60];
 /// The α values `gated`'s β sweep runs at.
-pub const GATED_ALPHAS: [usize; 2] = [2, 3];
+pub const GATED_ALPHAS: [usize; 4] = [1, 2, 3, 4];
+/// The α and `failed_vouches` of `gated`'s curve for lossy networks, where
+/// a contact whose request failed is returned when that many answering
+/// nodes named it (docs/ALGORITHMS.md §6).
+pub const GATED_LOSSY: (usize, usize) = (3, 8);
 
 /// One point of a hull sweep.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -91,6 +95,17 @@ pub fn plan(
                         };
                         out.push((format!("gated (α={alpha})"), "beta", beta as u32, c));
                     }
+                }
+                let (alpha, failed_vouches) = GATED_LOSSY;
+                for beta in 1..=config.k {
+                    let c = LookupConfig {
+                        alpha,
+                        beta,
+                        failed_vouches,
+                        ..config.clone()
+                    };
+                    let curve = format!("gated (α={alpha}, failed ≥{failed_vouches})");
+                    out.push((curve, "beta", beta as u32, c));
                 }
             }
             StrategyName::QueryRest | StrategyName::KActive | StrategyName::Kademlia => {

@@ -68,20 +68,27 @@ pub struct NodeArgs {
     #[arg(long)]
     paths: Option<usize>,
     /// β of gated: how many of the closest known contacts must have
-    /// answered before it stops (1 to 255; default 3).
+    /// answered before it stops (1 to 255; default 20, at most k).
     #[arg(long)]
     beta: Option<usize>,
     /// gated's hedge in milliseconds: a request unanswered this long is
     /// suspect and the next contact is asked beside it (0 never; default
-    /// 300).
+    /// 500).
     #[arg(long, value_name = "MS")]
     hedge_ms: Option<u64>,
     /// gated: how many answering nodes must have reported an unasked
-    /// contact for it to enter the result (1 to 255; default 2).
+    /// contact for it to enter the result (1 to 255; default 1).
     #[arg(long)]
     vouches: Option<usize>,
+    /// gated: how many answering nodes must have reported a contact whose
+    /// request failed for it to enter the result all the same (0 never, the
+    /// default; 1 to 255). For lossy networks, where a failure is often a
+    /// lost datagram.
+    #[arg(long, value_name = "N")]
+    failed_vouches: Option<usize>,
     /// Routing-table contacts a lookup starts from (1 to 255; default α for
-    /// query-rest and k-active, δ for delta, k for kademlia and disjoint).
+    /// query-rest and k-active, δ for delta, k for kademlia, disjoint and
+    /// gated).
     #[arg(long)]
     seeds: Option<usize>,
     /// How long a query waits for its answer, in milliseconds.
@@ -169,6 +176,7 @@ impl NodeArgs {
         lookup.beta = self.beta.unwrap_or(lookup.beta);
         lookup.hedge_ms = self.hedge_ms.unwrap_or(lookup.hedge_ms);
         lookup.vouches = self.vouches.unwrap_or(lookup.vouches);
+        lookup.failed_vouches = self.failed_vouches.unwrap_or(lookup.failed_vouches);
         lookup.seeds = self.seeds.or(lookup.seeds);
         if let Some(ms) = self.timeout_ms {
             if !(1..=600_000).contains(&ms) {

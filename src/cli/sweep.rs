@@ -327,6 +327,7 @@ impl SweepPlan {
             ("beta", lookup.beta.to_string()),
             ("hedge-ms", lookup.hedge_ms.to_string()),
             ("vouches", lookup.vouches.to_string()),
+            ("failed-vouches", lookup.failed_vouches.to_string()),
             ("rpc-timeout-ms", lookup.rpc_timeout_ms.to_string()),
             ("round-timeout-ms", lookup.round_timeout_ms.to_string()),
             ("loss", sim.loss.to_string()),

@@ -323,6 +323,11 @@ pub struct LookupConfig {
     /// `gated`: answering nodes that must have reported an unasked contact
     /// for it to fill the result.
     pub vouches: usize,
+    /// `gated`: answering nodes that must have reported a contact whose
+    /// request failed for it to fill the result all the same; 0 never (the
+    /// default). Worth setting on lossy networks only (docs/ALGORITHMS.md
+    /// §6).
+    pub failed_vouches: usize,
 }
 
 impl Default for LookupConfig {
@@ -340,6 +345,7 @@ impl Default for LookupConfig {
             beta: DEFAULT_BETA,
             hedge_ms: DEFAULT_HEDGE_MS,
             vouches: DEFAULT_VOUCHES,
+            failed_vouches: 0,
         }
     }
 }
@@ -419,6 +425,12 @@ impl LookupConfig {
             "1 to 255",
         )?;
         check(
+            self.failed_vouches <= MAX_K,
+            "failed_vouches",
+            self.failed_vouches.to_string(),
+            "0 (never) to 255",
+        )?;
+        check(
             self.seeds.is_none_or(|s| (1..=MAX_K).contains(&s)),
             "seeds",
             self.seeds.map_or_else(String::new, |s| s.to_string()),
@@ -456,14 +468,22 @@ impl LookupConfig {
                 "alpha={} paths={} seeds={seeds} k={}",
                 self.alpha, self.paths, self.k
             ),
-            StrategyName::Gated => format!(
-                "alpha={} beta={} hedge_ms={} vouches={} seeds={seeds} k={}",
-                self.alpha,
-                self.beta.min(self.k),
-                self.hedge_ms,
-                self.vouches,
-                self.k
-            ),
+            StrategyName::Gated => {
+                // Named only when set, so that reports of the default rule
+                // read as they did before the knob existed.
+                let failed = match self.failed_vouches {
+                    0 => String::new(),
+                    v => format!(" failed_vouches={v}"),
+                };
+                format!(
+                    "alpha={} beta={} hedge_ms={} vouches={}{failed} seeds={seeds} k={}",
+                    self.alpha,
+                    self.beta.min(self.k),
+                    self.hedge_ms,
+                    self.vouches,
+                    self.k
+                )
+            }
         }
     }
 
@@ -570,6 +590,7 @@ impl LookupConfig {
                     beta: self.beta,
                     hedge: (self.hedge_ms > 0).then(|| Duration::from_millis(self.hedge_ms)),
                     vouches: self.vouches,
+                    failed_vouches: (self.failed_vouches > 0).then_some(self.failed_vouches),
                 };
                 let rule = Gated::new(params, spec.k, target, seeds);
                 Box::new(Lookup::new(spec, seeds, rule))

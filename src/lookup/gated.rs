@@ -17,7 +17,8 @@
 //! - **the result**: the k closest among the contacts that answered and
 //!   the unasked (or still pending, not suspect) contacts that at least
 //!   `vouches` answering nodes reported. Failed and suspect contacts are
-//!   left out.
+//!   left out, except, when `failed_vouches` is set, a failed contact that
+//!   at least that many answering nodes reported (for lossy networks).
 //!
 //! Everything it uses is what a real node knows: its table, the replies,
 //! and its own clock. It is written only against the
@@ -46,6 +47,11 @@ pub struct GatedParams {
     /// Answering nodes that must have reported an unasked contact before
     /// it may fill the result.
     pub vouches: usize,
+    /// Answering nodes that must have reported a contact whose request
+    /// failed for it to fill the result all the same; `None` never. On a
+    /// lossy network a failure is often a lost datagram of a node that is
+    /// there; under churn it is more often a node that has left.
+    pub failed_vouches: Option<usize>,
 }
 
 /// Where a contact of the shortlist stands.
@@ -193,7 +199,11 @@ impl Gated {
             GatedState::NotContacted | GatedState::Waiting(_) => {
                 usize::from(known.vouches) >= self.params.vouches
             }
-            GatedState::Suspect(_) | GatedState::Failed => false,
+            GatedState::Failed => self
+                .params
+                .failed_vouches
+                .is_some_and(|v| usize::from(known.vouches) >= v),
+            GatedState::Suspect(_) => false,
         }
     }
 }

@@ -137,6 +137,7 @@ impl Setup {
                 beta: 2,
                 hedge_ms: 0,
                 vouches: 1,
+                failed_vouches: 0,
             },
             ids: Ids {
                 target: NodeId::ZERO,
@@ -166,6 +167,12 @@ impl Setup {
     /// With `vouches` (`gated` only).
     pub fn vouches(mut self, vouches: usize) -> Setup {
         self.config.vouches = vouches;
+        self
+    }
+
+    /// With `failed_vouches` (`gated` only; 0 never).
+    pub fn failed_vouches(mut self, failed_vouches: usize) -> Setup {
+        self.config.failed_vouches = failed_vouches;
         self
     }
 
