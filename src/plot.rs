@@ -150,13 +150,14 @@ pub fn draw_curves(
     let notes: Vec<String> = overlap_note(&coinciding(&curves, x_max, y_max - y_min))
         .into_iter()
         .collect();
-    let note_height = NOTE_LINE * notes.len() as u32;
+    let lines = note_lines(&notes, 900);
+    let note_height = NOTE_LINE * lines.len() as u32;
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, (900, 600 + note_height)).into_drawing_area();
         root.fill(&WHITE).map_err(|e| err(&e))?;
         let (root, below) = root.split_vertically(600);
-        draw_notes(&below, &notes).map_err(|e| err(&e))?;
+        draw_notes(&below, &lines).map_err(|e| err(&e))?;
         let mut chart = ChartBuilder::on(&root)
             .caption(title, ("sans-serif", 22))
             .margin(15)
@@ -381,7 +382,8 @@ pub fn draw_panels(title: &str, x_label: &str, panels: &[Panel]) -> Result<Plot,
             Some(format!("{}: {note}", panel.title))
         })
         .collect();
-    let legend_height = 20 + 22 * legend_rows as u32 + NOTE_LINE * notes.len() as u32;
+    let lines = note_lines(&notes, width);
+    let legend_height = 20 + 22 * legend_rows as u32 + NOTE_LINE * lines.len() as u32;
     let mut svg = String::new();
     {
         let root =
@@ -448,7 +450,7 @@ pub fn draw_panels(title: &str, x_label: &str, panels: &[Panel]) -> Result<Plot,
             .map_err(|e| err(&e))?;
         }
         let (_, under_legend) = key.split_vertically(20 + 22 * legend_rows as u32);
-        draw_notes(&under_legend, &notes).map_err(|e| err(&e))?;
+        draw_notes(&under_legend, &lines).map_err(|e| err(&e))?;
         root.present().map_err(|e| err(&e))?;
     }
     Ok(Plot { svg, notes })
@@ -474,12 +476,38 @@ impl Plot {
 /// Height in pixels of one line of notes under a plot.
 const NOTE_LINE: u32 = 22;
 
-/// Draw `notes` one per line into `area`, from its top left.
+/// Width in pixels of an average character of the notes' 14 px font, to
+/// wrap them before they run off the picture.
+const NOTE_CHAR: u32 = 7;
+
+/// `notes` broken at spaces into lines that fit a picture `width` pixels
+/// wide (20 px of margin each side); a word longer than a line keeps a
+/// line of its own.
+fn note_lines(notes: &[String], width: u32) -> Vec<String> {
+    let fits = (width.saturating_sub(40) / NOTE_CHAR).max(1) as usize;
+    let mut lines = Vec::new();
+    for note in notes {
+        let mut line = String::new();
+        for word in note.split(' ') {
+            if !line.is_empty() && line.chars().count() + 1 + word.chars().count() > fits {
+                lines.push(std::mem::take(&mut line));
+            }
+            if !line.is_empty() {
+                line.push(' ');
+            }
+            line.push_str(word);
+        }
+        lines.push(line);
+    }
+    lines
+}
+
+/// Draw `lines` of notes one under another into `area`, from its top left.
 fn draw_notes<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
-    notes: &[String],
+    lines: &[String],
 ) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
-    for (i, note) in notes.iter().enumerate() {
+    for (i, note) in lines.iter().enumerate() {
         area.draw(&Text::new(
             note.as_str(),
             (20, 4 + NOTE_LINE as i32 * i as i32),
@@ -565,4 +593,22 @@ fn draw_markers<DB: DrawingBackend>(
     chart
         .draw_series(points.iter().map(|&p| marker_at(p, marker, c, 0)))
         .map(|_| ())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn notes_wrap_at_spaces_to_the_width_and_lose_no_word() {
+        let long = "on top of each other (each curve's markers differ): ".repeat(6);
+        let notes = vec![long.trim_end().to_string(), "short".to_string()];
+        let lines = note_lines(&notes, 460);
+        let fits = (460 - 40) / NOTE_CHAR as usize;
+        assert!(lines.len() > 2, "the long note was not wrapped: {lines:?}");
+        assert!(lines.iter().all(|l| l.chars().count() <= fits), "{lines:?}");
+        assert_eq!(lines.last().map(String::as_str), Some("short"));
+        let rejoined = lines[..lines.len() - 1].join(" ");
+        assert_eq!(rejoined, notes[0]);
+    }
 }
