@@ -58,9 +58,10 @@ pub(crate) struct PendingPing {
 /// Kademlia paper, so the head is the eviction candidate and long-lived nodes
 /// (which the paper shows are the likeliest to stay up) are kept.
 ///
-/// Entries and replacements are plain vectors allocated to their exact
-/// bound: a remove in a vector of 20 16-byte entries costs less than a
-/// deque's bookkeeping, and a million tables cannot afford spare capacity.
+/// Entries and replacements are plain vectors that never hold more than
+/// their bound (see [`KBucket::make_room`]): a remove in a vector of 20
+/// 16-byte entries costs less than a deque's bookkeeping, and a million
+/// tables cannot afford spare capacity.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct KBucket {
     pub(crate) entries: Vec<Stored>,
@@ -114,6 +115,22 @@ impl KBucket {
             failures: 0,
             answered,
         });
+    }
+
+    /// Room for one more entry in a bucket of at most `k`: when the entries
+    /// fill their allocation it grows exactly, to 5, then double, but never
+    /// past k. A full bucket ends at exactly k slots (growth by doubling
+    /// would leave 12 of 32 empty at k = 20), and the sparse buckets nearest
+    /// a node's own id, which hold a few contacts each, no longer reserve k
+    /// slots they never fill (about 1.5 KB a node at 10⁶ nodes).
+    pub(crate) fn make_room(&mut self, k: usize) {
+        /// The first allocation: most sparse buckets hold fewer.
+        const FIRST: usize = 5;
+        let len = self.entries.len();
+        if len == self.entries.capacity() && len < k {
+            let want = (2 * len).max(FIRST).min(k);
+            self.entries.reserve_exact(want - len);
+        }
     }
 
     /// Put `entry` at the most recently seen end, keeping

@@ -117,6 +117,7 @@ fn fill_buckets(net: &SimNetwork, at: Time, want: usize, rng: &mut ChaCha8Rng) {
             for &contact in &found {
                 net.learn(&mut table, contact, Heard::Answered, at, answers);
             }
+            table.shrink_to_fit();
         });
     };
     let mut drawn = draw(0..count.min(CHUNK), rng);
