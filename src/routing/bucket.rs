@@ -52,6 +52,8 @@ pub(crate) struct PendingPing {
     /// it) while the ping is out, and the answer must still find the ping.
     pub(crate) oldest: NodeId,
     pub(crate) candidate: Slot,
+    /// When the ping was asked for.
+    pub(crate) asked_at: Time,
 }
 
 /// A k-bucket. Entries are ordered least-recently-seen first, as in the
@@ -67,9 +69,9 @@ pub(crate) struct KBucket {
     pub(crate) entries: Vec<Stored>,
     /// Newest candidates last; bounded by the table's `replacement_cache`.
     pub(crate) replacements: Vec<Slot>,
-    pub(crate) pending: Option<PendingPing>,
-    /// When the pending ping was asked for.
-    pub(crate) last_ping_at: Time,
+    /// Boxed: a ping is pending in few buckets at a time, and inline its
+    /// 32 bytes would be a third of every bucket of a million tables.
+    pub(crate) pending: Option<Box<PendingPing>>,
     /// Last time a contact was added or refreshed here, or a lookup
     /// targeted this bucket.
     pub(crate) last_touched: Time,

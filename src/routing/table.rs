@@ -241,7 +241,6 @@ impl RoutingTable {
         while self.buckets.len() <= j {
             self.buckets.push(KBucket {
                 last_touched: self.created,
-                last_ping_at: self.created,
                 ..KBucket::default()
             });
         }
@@ -394,6 +393,7 @@ impl RoutingTable {
             book.release(evicted.slot);
             if bucket
                 .pending
+                .as_ref()
                 .is_some_and(|p| p.oldest == evicted_contact.id)
             {
                 if let Some(previous) = bucket.pending.take() {
@@ -417,11 +417,11 @@ impl RoutingTable {
             bucket.cache(book, slot, cache_capacity);
             return UpdateOutcome::Cached;
         };
-        match bucket.pending {
+        match bucket.pending.as_deref() {
             Some(pending) if book.holds(pending.candidate, &contact.id, shared) => {
                 UpdateOutcome::Cached
             }
-            Some(_) if now.saturating_since(bucket.last_ping_at) < ping_timeout => {
+            Some(pending) if now.saturating_since(pending.asked_at) < ping_timeout => {
                 let slot = book.admit(contact);
                 bucket.cache(book, slot, cache_capacity);
                 UpdateOutcome::Cached
@@ -433,11 +433,11 @@ impl RoutingTable {
                 if let Some(previous) = bucket.pending.take() {
                     bucket.cache(book, previous.candidate, cache_capacity);
                 }
-                bucket.pending = Some(PendingPing {
+                bucket.pending = Some(Box::new(PendingPing {
                     oldest: oldest.id,
                     candidate: book.admit(contact),
-                });
-                bucket.last_ping_at = now;
+                    asked_at: now,
+                }));
                 UpdateOutcome::PingOldest { oldest }
             }
         }
@@ -458,7 +458,7 @@ impl RoutingTable {
         let Some((bucket, book)) = self.existing_bucket_mut(index) else {
             return;
         };
-        let pending = match bucket.pending {
+        let pending = match bucket.pending.as_deref() {
             Some(p) if p.oldest == oldest.id => bucket.pending.take(),
             _ => None,
         };
@@ -860,7 +860,7 @@ mod tests {
                     .iter()
                     .map(|e| e.slot)
                     .chain(b.replacements.iter().copied());
-                let candidate = b.pending.map(|p| p.candidate);
+                let candidate = b.pending.as_ref().map(|p| p.candidate);
                 slots
                     .chain(candidate)
                     .filter(|s| s.shared().is_none())
