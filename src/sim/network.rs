@@ -17,7 +17,7 @@ use crate::protocol::{Request, Response};
 use crate::routing::{Directory, Heard, RoutingConfig, RoutingTable, UpdateOutcome};
 use crate::sim::adversary::AdversaryMode;
 use crate::sim::churn::Schedule;
-use crate::sim::ids::SortedIds;
+use crate::sim::ids::{BucketRanges, SortedIds};
 use crate::time::Time;
 use crate::transport::TransportError;
 
@@ -129,11 +129,6 @@ pub struct SimNetwork {
     bucket_ranges: OnceLock<Arc<[BucketRanges]>>,
 }
 
-/// A node's bucket ranges in the sorted id set
-/// ([`SortedIds::buckets_of`]), bucket 159 first, each as its first and
-/// past-the-end positions: 8 bytes a bucket, for every node of a million.
-type BucketRanges = Box<[(u32, u32)]>;
-
 /// Traffic counters of a network.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct NetCounters {
@@ -217,20 +212,9 @@ impl SimNetwork {
     }
 
     fn ranges_of(&self, n: u32) -> &[(u32, u32)] {
-        let all = self.bucket_ranges.get_or_init(|| {
-            use rayon::prelude::*;
-            // A million nodes' binary searches, each node on its own.
-            self.nodes
-                .par_iter()
-                .map(|node| {
-                    self.ids
-                        .buckets_of(&node.contact.id)
-                        .into_iter()
-                        .map(|(_, r)| (r.start as u32, r.end as u32))
-                        .collect()
-                })
-                .collect()
-        });
+        let all = self
+            .bucket_ranges
+            .get_or_init(|| self.ids.all_buckets().into());
         &all[n as usize]
     }
 
