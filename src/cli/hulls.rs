@@ -86,26 +86,21 @@ pub fn plan(
                 }
             }
             StrategyName::Gated => {
-                for alpha in GATED_ALPHAS {
+                let plain = GATED_ALPHAS
+                    .iter()
+                    .map(|&a| (format!("gated (α={a})"), a, config.failed_vouches));
+                let (a, f) = GATED_LOSSY;
+                let lossy = (format!("gated (α={a}, failed ≥{f})"), a, f);
+                for (curve, alpha, failed_vouches) in plain.chain([lossy]) {
                     for beta in 1..=config.k {
                         let c = LookupConfig {
                             alpha,
                             beta,
+                            failed_vouches,
                             ..config.clone()
                         };
-                        out.push((format!("gated (α={alpha})"), "beta", beta as u32, c));
+                        out.push((curve.clone(), "beta", beta as u32, c));
                     }
-                }
-                let (alpha, failed_vouches) = GATED_LOSSY;
-                for beta in 1..=config.k {
-                    let c = LookupConfig {
-                        alpha,
-                        beta,
-                        failed_vouches,
-                        ..config.clone()
-                    };
-                    let curve = format!("gated (α={alpha}, failed ≥{failed_vouches})");
-                    out.push((curve, "beta", beta as u32, c));
                 }
             }
             StrategyName::QueryRest | StrategyName::KActive | StrategyName::Kademlia => {

@@ -110,17 +110,34 @@ impl SortedIds {
     /// search within the previous one, instead of two searches of the
     /// whole set per bucket.
     pub fn buckets_of(&self, owner: &NodeId) -> Vec<(usize, Range<usize>)> {
-        let mut out = Vec::new();
-        let mut range = 0..self.sorted.len();
-        for shared in 0..ID_BITS {
+        let (mut walk, mut ranges) = (Vec::new(), Vec::new());
+        self.walk_from(owner, 0, 0..self.len(), &mut walk, &mut ranges);
+        walk.into_iter()
+            .enumerate()
+            .map(|(shared, (start, end))| (ID_BITS - 1 - shared, start as usize..end as usize))
+            .collect()
+    }
+
+    /// The walk inwards of [`SortedIds::buckets_of`] from the step that
+    /// shares `from` bits, starting from `range`: pushes each step's bucket
+    /// to `walk` and the range it started from to `ranges`.
+    fn walk_from(
+        &self,
+        owner: &NodeId,
+        from: usize,
+        mut range: Range<usize>,
+        walk: &mut Vec<(u32, u32)>,
+        ranges: &mut Vec<Range<usize>>,
+    ) {
+        for shared in from..ID_BITS {
+            ranges.push(range.clone());
             if range.len() <= 1 {
                 break;
             }
             let (bucket, inner) = self.step(owner, shared, range);
-            out.push((ID_BITS - 1 - shared, bucket));
+            walk.push((bucket.start as u32, bucket.end as u32));
             range = inner;
         }
-        out
     }
 
     /// [`SortedIds::buckets_of`] for every id of the set, as first and
@@ -149,28 +166,19 @@ impl SortedIds {
                 let mut ranges: Vec<Range<usize>> = Vec::new();
                 for p in start..end {
                     let owner = &self.sorted[p];
-                    let shared_with_previous = match p.checked_sub(1) {
-                        Some(q) if q >= start => {
-                            self.sorted[q].distance(owner).leading_zeros() as usize
-                        }
-                        _ => 0,
+                    let shared_with_previous = if p > start {
+                        self.sorted[p - 1].distance(owner).leading_zeros() as usize
+                    } else {
+                        0
                     };
                     let keep = shared_with_previous.min(walk.len());
-                    let mut range = match keep {
+                    let range = match keep {
                         0 => 0..self.len(),
                         _ => ranges.get(keep).cloned().unwrap_or(0..0),
                     };
                     walk.truncate(keep);
                     ranges.truncate(keep);
-                    for shared in keep..ID_BITS {
-                        ranges.push(range.clone());
-                        if range.len() <= 1 {
-                            break;
-                        }
-                        let (bucket, inner) = self.step(owner, shared, range);
-                        walk.push((bucket.start as u32, bucket.end as u32));
-                        range = inner;
-                    }
+                    self.walk_from(owner, keep, range, &mut walk, &mut ranges);
                     out.push(walk.clone().into_boxed_slice());
                 }
                 out
