@@ -423,10 +423,10 @@ fn table(args: &BenchScaleArgs, resolved: &Resolved, rows: &[Row], fit: Option<F
         out.push_str(&format!(
             "{:>10} {:>9} {:>10} {:>10} {:>9} {:>10.1} {:>9.1} {:>11.1} {:>8}\n",
             thousands(m.nodes as u64),
-            format!("{:.2} s", r.wall_s),
+            seconds(r.wall_s),
             or_na(m.peak_rss_bytes.map(bytes)),
             or_na(r.bytes_per_node.map(|b| thousands(b.round() as u64))),
-            format!("{:.2} s", m.setup_s),
+            seconds(m.setup_s),
             r.setup_us_per_node,
             r.us_per_lookup,
             r.rpcs_per_lookup,
@@ -464,6 +464,25 @@ fn thousands(n: u64) -> String {
     out
 }
 
+/// A duration in seconds from 1 s, else in milliseconds with three
+/// significant digits: a few hundred nodes warm up in a millisecond or two,
+/// which two decimals of a second would print as "0.00 s".
+fn seconds(s: f64) -> String {
+    if s >= 1.0 {
+        format!("{s:.2} s")
+    } else {
+        let ms = s * 1e3;
+        let decimals = if ms >= 100.0 {
+            0
+        } else if ms >= 10.0 {
+            1
+        } else {
+            2
+        };
+        format!("{ms:.decimals$} ms")
+    }
+}
+
 /// A byte count in MiB, or GiB from 1 GiB.
 fn bytes(b: u64) -> String {
     let mib = b as f64 / (1024.0 * 1024.0);
@@ -491,5 +510,14 @@ mod tests {
         assert_eq!(thousands(999), "999");
         assert_eq!(thousands(1000), "1,000");
         assert_eq!(thousands(1_000_000), "1,000,000");
+    }
+
+    #[test]
+    fn short_durations_keep_their_digits_in_milliseconds() {
+        assert_eq!(seconds(29.04), "29.04 s");
+        assert_eq!(seconds(1.0), "1.00 s");
+        assert_eq!(seconds(0.4567), "457 ms");
+        assert_eq!(seconds(0.01234), "12.3 ms");
+        assert_eq!(seconds(0.001234), "1.23 ms");
     }
 }
