@@ -464,9 +464,10 @@ fn thousands(n: u64) -> String {
     out
 }
 
-/// A duration in seconds from 1 s, else in milliseconds with three
-/// significant digits: a few hundred nodes warm up in a millisecond or two,
-/// which two decimals of a second would print as "0.00 s".
+/// A duration in seconds from 1 s, else in milliseconds, to three
+/// significant digits from 1 ms (two decimals below it): a few hundred
+/// nodes warm up in a millisecond or two, which two decimals of a second
+/// would print as "0.00 s".
 fn seconds(s: f64) -> String {
     if s >= 1.0 {
         format!("{s:.2} s")
