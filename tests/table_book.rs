@@ -47,6 +47,35 @@ fn world(seed: u64, nodes: usize) -> (NodeId, Directory, Vec<Contact>) {
     let ids: Vec<NodeId> = (0..nodes)
         .map(|i| local.random_in_bucket(150 + i % 10, &mut rng))
         .collect();
+    populate(local, ids, &mut rng)
+}
+
+/// A world whose ids tie in their first 8 bytes within each bucket: each is
+/// the local id with one bit of the first byte flipped (buckets 152 to
+/// 159) and its last 12 bytes random, as forged ids crowding a target can
+/// be. A table orders contacts by those 8 bytes first and must break every
+/// such tie by the whole id.
+fn tied_world(seed: u64, nodes: usize) -> (NodeId, Directory, Vec<Contact>) {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let local = NodeId::random(&mut rng);
+    let ids: Vec<NodeId> = (0..nodes)
+        .map(|i| {
+            let mut id = NodeId::random(&mut rng);
+            id.0[..8].copy_from_slice(&local.0[..8]);
+            id.0[0] ^= 1 << (i % 8);
+            id
+        })
+        .collect();
+    populate(local, ids, &mut rng)
+}
+
+/// The pool of contacts over `ids` (see [`world`]).
+fn populate(
+    local: NodeId,
+    ids: Vec<NodeId>,
+    rng: &mut ChaCha8Rng,
+) -> (NodeId, Directory, Vec<Contact>) {
+    let nodes = ids.len();
     let mut pool: Vec<Contact> = ids
         .iter()
         .enumerate()
@@ -58,10 +87,10 @@ fn world(seed: u64, nodes: usize) -> (NodeId, Directory, Vec<Contact>) {
     // An id from nowhere at an address beyond the directory, and one at a
     // real node's address; a directory id at a non-simulated address.
     pool.push(Contact::simulated(
-        local.random_in_bucket(151, &mut rng),
+        local.random_in_bucket(151, rng),
         nodes as u32 + 5,
     ));
-    pool.push(Contact::simulated(local.random_in_bucket(152, &mut rng), 4));
+    pool.push(Contact::simulated(local.random_in_bucket(152, rng), 4));
     pool.push(Contact::new(
         ids[5],
         "10.0.0.6:10000".parse().expect("address"),
@@ -243,10 +272,11 @@ proptest! {
     #[test]
     fn replies_and_seeds_are_the_closest_by_sorting(
         seed in any::<u64>(),
+        tied in any::<bool>(),
         ops in proptest::collection::vec(op(65), 1..200),
         sizes in proptest::collection::vec(0..9usize, 200),
     ) {
-        let (local, directory, pool) = world(seed, 60);
+        let (local, directory, pool) = if tied { tied_world(seed, 60) } else { world(seed, 60) };
         let mut table = RoutingTable::with_directory(local, config(), Time::ZERO, directory);
         let mut now = Time::ZERO;
         let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 2);

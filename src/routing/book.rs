@@ -12,6 +12,7 @@ use std::sync::Arc;
 
 use crate::contact::Contact;
 use crate::id::NodeId;
+use crate::routing::bucket::head_of;
 
 /// The ids of every node of a simulated network, by index, shared by all
 /// of their routing tables.
@@ -23,6 +24,12 @@ use crate::id::NodeId;
 #[derive(Clone, Debug, Default)]
 pub struct Directory {
     ids: Arc<[NodeId]>,
+    /// The first 8 bytes of each id ([`head_of`]), by index: what a walk
+    /// over a table orders contacts by. Eight heads share a cache line
+    /// where about three ids do, so the random reads of a walk over a
+    /// simulated table mostly hit the cache, and the ids themselves are
+    /// read only for the contacts it returns.
+    heads: Arc<[u64]>,
 }
 
 impl Directory {
@@ -32,7 +39,11 @@ impl Directory {
     /// such nodes are kept by each table instead, which is correct but
     /// loses the saving.
     pub fn new(ids: Vec<NodeId>) -> Directory {
-        Directory { ids: ids.into() }
+        let heads = ids.iter().map(head_of).collect();
+        Directory {
+            ids: ids.into(),
+            heads,
+        }
     }
 
     /// Number of nodes.
@@ -154,6 +165,22 @@ impl Book {
             self.own[(slot.0 & !OWN) as usize].id
         } else {
             self.shared_id(slot)
+        }
+    }
+
+    /// The first 8 bytes of the id of the contact `slot` refers to
+    /// ([`head_of`]).
+    pub(crate) fn head(&self, slot: Slot) -> u64 {
+        if slot.is_own() {
+            head_of(&self.own[(slot.0 & !OWN) as usize].id)
+        } else {
+            // A shared slot is only ever made by `shared`, from this
+            // directory.
+            self.directory
+                .as_ref()
+                .and_then(|d| d.heads.get(slot.0 as usize))
+                .copied()
+                .unwrap_or(0)
         }
     }
 

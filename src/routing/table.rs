@@ -5,7 +5,7 @@ use std::time::Duration;
 use crate::contact::Contact;
 use crate::id::{NodeId, ID_BITS};
 use crate::routing::book::{Book, Directory, Slot};
-use crate::routing::bucket::{Entry, KBucket, PendingPing, Stored};
+use crate::routing::bucket::{head_of, Entry, KBucket, PendingPing, Stored};
 use crate::time::Time;
 
 /// Tunables of a [`RoutingTable`]. The defaults are the paper's and BEP 5's.
@@ -186,7 +186,9 @@ fn slot(index: usize) -> usize {
 }
 
 /// An id's XOR distance to `target` as two integers: sorting by it orders
-/// as [`NodeId::distance`] does, without building 20-byte keys.
+/// as [`NodeId::distance`] does, without building 20-byte keys. Walks
+/// order by the first 64 bits of it ([`Book::head`]) and need this only
+/// for ties.
 fn distance_key(id: &NodeId, target: &NodeId) -> (u128, u32) {
     let mut head = [0u8; 16];
     let mut tail = [0u8; 4];
@@ -579,17 +581,18 @@ impl RoutingTable {
     pub fn closest(&self, target: &NodeId, n: usize) -> Vec<Contact> {
         // `n` may be "all of them" (usize::MAX); no more than the table holds.
         let mut all = Vec::with_capacity(n.min(self.len).saturating_add(self.config.k));
+        let head = head_of(target);
         for group in self.groups_by_distance(target) {
             all.extend(
                 self.buckets_in(group)
                     .flat_map(|b| &b.entries)
-                    .map(|e| (self.key(e, target), e.slot)),
+                    .map(|e| (self.book.head(e.slot) ^ head, e.slot)),
             );
             if all.len() >= n {
                 break;
             }
         }
-        self.contacts_by_distance(all, n)
+        self.contacts_by_distance(all, n, target)
     }
 
     /// What a node hands out when asked for the `n` closest to `target` at
@@ -607,6 +610,8 @@ impl RoutingTable {
         // `n` may be "all of them" (usize::MAX); no more than the table holds.
         let mut good = Vec::with_capacity(n.min(self.len).saturating_add(self.config.k));
         let mut questionable = Vec::with_capacity(n.min(self.len));
+        let head = head_of(target);
+        self.touch_nearest(target, n);
         for group in self.groups_by_distance(target) {
             let want_questionable = questionable.len() < n;
             let worth_reading =
@@ -617,9 +622,9 @@ impl RoutingTable {
                 .flat_map(|b| &b.entries)
             {
                 match rule.state(e, now) {
-                    NodeState::Good => good.push((self.key(e, target), e.slot)),
+                    NodeState::Good => good.push((self.book.head(e.slot) ^ head, e.slot)),
                     NodeState::Questionable if want_questionable => {
-                        questionable.push((self.key(e, target), e.slot))
+                        questionable.push((self.book.head(e.slot) ^ head, e.slot))
                     }
                     NodeState::Questionable | NodeState::Bad => {}
                 }
@@ -628,31 +633,70 @@ impl RoutingTable {
                 break;
             }
         }
-        let mut out = self.contacts_by_distance(good, n);
+        let mut out = self.contacts_by_distance(good, n, target);
         if out.len() < n {
-            let more = self.contacts_by_distance(questionable, n - out.len());
+            let more = self.contacts_by_distance(questionable, n - out.len(), target);
             out.extend(more);
         }
         out
     }
 
-    /// The `n` closest of `found` (distance key and slot, in any order),
+    /// Read, ahead of a walk outwards from `target` that wants `n`
+    /// contacts, the bucket headers and entries it will read first: the
+    /// buckets nearest `target` until they hold `n` entries between them.
+    ///
+    /// A simulated reply lands on a random node's table, so each bucket the
+    /// walk reads is a cache miss, and each miss waits for the one before
+    /// it (the walk needs a bucket's entries to know whether to go on).
+    /// These reads depend on nothing but the table, so the processor issues
+    /// them together and the walk then finds them in cache. The values are
+    /// not used; [`std::hint::black_box`] keeps the reads from being
+    /// optimised away. Only the order of memory reads changes, never a
+    /// result.
+    fn touch_nearest(&self, target: &NodeId, n: usize) {
+        let mut held = 0;
+        for bucket in self
+            .groups_by_distance(target)
+            .flat_map(|g| self.buckets_in(g))
+        {
+            if held >= n {
+                break;
+            }
+            held += bucket.entries.len();
+            // One read per 64-byte line of 16-byte entries.
+            for entry in bucket.entries.iter().step_by(4) {
+                std::hint::black_box(entry.last_seen);
+            }
+        }
+    }
+
+    /// The `n` closest to `target` of `found` (the first 64 bits of each
+    /// one's distance, from [`Book::head`], and its slot; in any order),
     /// closest first, as contacts.
-    fn contacts_by_distance(&self, mut found: Vec<((u128, u32), Slot)>, n: usize) -> Vec<Contact> {
+    ///
+    /// Ordered by the 64 bits, and by the whole distance where they tie:
+    /// the same order as by the whole distance, reading ids from the book
+    /// only for ties (forged ids near a target can share 64 bits) and for
+    /// the contacts returned.
+    fn contacts_by_distance(
+        &self,
+        mut found: Vec<(u64, Slot)>,
+        n: usize,
+        target: &NodeId,
+    ) -> Vec<Contact> {
+        let whole = |s: Slot| distance_key(&self.book.id(s), target);
+        let order = |a: &(u64, Slot), b: &(u64, Slot)| {
+            a.0.cmp(&b.0).then_with(|| whole(a.1).cmp(&whole(b.1)))
+        };
         if found.len() > n && n > 0 {
-            found.select_nth_unstable_by_key(n - 1, |&(key, _)| key);
+            found.select_nth_unstable_by(n - 1, order);
         }
         found.truncate(n);
-        found.sort_unstable_by_key(|&(key, _)| key);
+        found.sort_unstable_by(order);
         found
             .into_iter()
             .map(|(_, s)| self.book.contact(s))
             .collect()
-    }
-
-    /// `entry`'s distance key to `target`.
-    fn key(&self, entry: &Stored, target: &NodeId) -> (u128, u32) {
-        distance_key(&self.book.id(entry.slot), target)
     }
 
     /// The allocated buckets among `group`.
