@@ -121,10 +121,10 @@ impl Path {
         let mut progress = false;
         for &c in contacts {
             let d = ctx.distance(&c.id);
-            if self.shortlist.contains_key(&d) {
+            let std::collections::btree_map::Entry::Vacant(place) = self.shortlist.entry(d) else {
                 continue;
-            }
-            self.shortlist.insert(d, (c, PeerState::NotContacted));
+            };
+            place.insert((c, PeerState::NotContacted));
             if self.best.is_none_or(|best| d < best) {
                 self.best = Some(d);
                 progress = true;

@@ -586,7 +586,7 @@ impl RoutingTable {
             all.extend(
                 self.buckets_in(group)
                     .flat_map(|b| &b.entries)
-                    .map(|e| (self.book.head(e.slot) ^ head, e.slot)),
+                    .map(|e| (false, self.book.head(e.slot) ^ head, e.slot)),
             );
             if all.len() >= n {
                 break;
@@ -608,12 +608,15 @@ impl RoutingTable {
     pub fn closest_for_reply(&self, target: &NodeId, n: usize, now: Time) -> Vec<Contact> {
         let rule = StateRule::of(&self.config);
         // `n` may be "all of them" (usize::MAX); no more than the table holds.
-        let mut good = Vec::with_capacity(n.min(self.len).saturating_add(self.config.k));
-        let mut questionable = Vec::with_capacity(n.min(self.len));
+        let room = n.min(self.len);
+        // Both kinds in one list, a questionable one ranked after every
+        // good one: the n first of it are the reply.
+        let mut found = Vec::with_capacity(room.saturating_mul(2).saturating_add(self.config.k));
+        let (mut good, mut questionable) = (0, 0);
         let head = head_of(target);
         self.touch_nearest(target, n);
         for group in self.groups_by_distance(target) {
-            let want_questionable = questionable.len() < n;
+            let want_questionable = questionable < n;
             let worth_reading =
                 |b: &&KBucket| want_questionable || b.may_hold_good(now, rule.questionable_after);
             for e in self
@@ -621,24 +624,20 @@ impl RoutingTable {
                 .filter(worth_reading)
                 .flat_map(|b| &b.entries)
             {
-                match rule.state(e, now) {
-                    NodeState::Good => good.push((self.book.head(e.slot) ^ head, e.slot)),
-                    NodeState::Questionable if want_questionable => {
-                        questionable.push((self.book.head(e.slot) ^ head, e.slot))
-                    }
-                    NodeState::Questionable | NodeState::Bad => {}
-                }
+                let is_questionable = match rule.state(e, now) {
+                    NodeState::Good => false,
+                    NodeState::Questionable if want_questionable => true,
+                    NodeState::Questionable | NodeState::Bad => continue,
+                };
+                good += usize::from(!is_questionable);
+                questionable += usize::from(is_questionable);
+                found.push((is_questionable, self.book.head(e.slot) ^ head, e.slot));
             }
-            if good.len() >= n {
+            if good >= n {
                 break;
             }
         }
-        let mut out = self.contacts_by_distance(good, n, target);
-        if out.len() < n {
-            let more = self.contacts_by_distance(questionable, n - out.len(), target);
-            out.extend(more);
-        }
-        out
+        self.contacts_by_distance(found, n, target)
     }
 
     /// Read, ahead of a walk outwards from `target` that wants `n`
@@ -670,23 +669,24 @@ impl RoutingTable {
         }
     }
 
-    /// The `n` closest to `target` of `found` (the first 64 bits of each
-    /// one's distance, from [`Book::head`], and its slot; in any order),
-    /// closest first, as contacts.
-    ///
-    /// Ordered by the 64 bits, and by the whole distance where they tie:
-    /// the same order as by the whole distance, reading ids from the book
-    /// only for ties (forged ids near a target can share 64 bits) and for
-    /// the contacts returned.
+    /// The `n` first of `found` in rank order, as contacts. Each is
+    /// ranked by whether it is questionable (good ones first), then by the
+    /// first 64 bits of its distance to `target` (from [`Book::head`]),
+    /// then, where those tie, by the whole distance: the same order as by
+    /// the whole distance within each kind, reading ids from the book only
+    /// for ties (forged ids near a target can share 64 bits) and for the
+    /// contacts returned. `found` may be in any order.
     fn contacts_by_distance(
         &self,
-        mut found: Vec<(u64, Slot)>,
+        mut found: Vec<(bool, u64, Slot)>,
         n: usize,
         target: &NodeId,
     ) -> Vec<Contact> {
         let whole = |s: Slot| distance_key(&self.book.id(s), target);
-        let order = |a: &(u64, Slot), b: &(u64, Slot)| {
-            a.0.cmp(&b.0).then_with(|| whole(a.1).cmp(&whole(b.1)))
+        let order = |a: &(bool, u64, Slot), b: &(bool, u64, Slot)| {
+            (a.0, a.1)
+                .cmp(&(b.0, b.1))
+                .then_with(|| whole(a.2).cmp(&whole(b.2)))
         };
         if found.len() > n && n > 0 {
             found.select_nth_unstable_by(n - 1, order);
@@ -695,7 +695,7 @@ impl RoutingTable {
         found.sort_unstable_by(order);
         found
             .into_iter()
-            .map(|(_, s)| self.book.contact(s))
+            .map(|(_, _, s)| self.book.contact(s))
             .collect()
     }
 
