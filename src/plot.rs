@@ -171,8 +171,17 @@ pub fn draw_curves(
             .y_desc(y_label)
             .draw()
             .map_err(|e| err(&e))?;
-        // Boxes of the point labels drawn so far, of every curve.
-        let mut placed: Vec<(i32, i32, i32, i32)> = Vec::new();
+        // Boxes a label must not cover: every curve's markers, then the
+        // point labels drawn so far, of every curve.
+        let mut placed: Vec<LabelBox> = xys
+            .iter()
+            .flatten()
+            .map(|p| {
+                let at = chart.backend_coord(p);
+                let r = MARKER_REACH;
+                (at.0 - r, at.1 - r, 2 * r, 2 * r)
+            })
+            .collect();
         let styles = curve_styles(series.iter().map(|s| s.strategy.as_str()));
         for ((s, xy), &style) in series.iter().zip(&xys).zip(&styles) {
             let (color, marker) = style_at(style);
@@ -192,8 +201,9 @@ pub fn draw_curves(
             // Each end is labelled, so the direction of the curve shows;
             // points between are labelled where their text fits. A label
             // goes above right of its point, else below right, above left
-            // or below left, wherever it overlaps no label placed so far
-            // (of any curve); an end takes its first place if none is free.
+            // or below left, wherever it covers no marker and no label
+            // placed so far (of any curve); an end may also go one line
+            // farther out, and takes its first place if none is free.
             let mut labels = Vec::new();
             for (i, p) in s.points.iter().enumerate() {
                 if p.2.is_empty() {
@@ -202,15 +212,7 @@ pub fn draw_curves(
                 let at = chart.backend_coord(&(p.0, p.1));
                 let end = i == 0 || i + 1 == s.points.len();
                 let width = LABEL_CHAR_WIDTH * p.2.chars().count() as i32;
-                let boxes = LABEL_PLACES.map(|(dx, dy)| {
-                    let dx = if dx < 0 { -width - 6 } else { dx };
-                    (dx, dy, (at.0 + dx, at.1 + dy, width, LABEL_HEIGHT))
-                });
-                let free = boxes
-                    .iter()
-                    .find(|(_, _, b)| placed.iter().all(|q| !overlaps(b, q)));
-                let chosen = free.or(end.then_some(&boxes[0]));
-                if let Some(&(dx, dy, b)) = chosen {
+                if let Some((dx, dy, b)) = label_place(at, width, end, &placed) {
                     placed.push(b);
                     labels.push((p, (dx, dy)));
                 }
@@ -313,12 +315,59 @@ fn marker_at<C, DB: DrawingBackend>(
 /// above left and below left of it (a negative x offset means "end just
 /// left of the point").
 const LABEL_PLACES: [(i32, i32); 4] = [(6, -16), (6, 4), (-1, -16), (-1, 4)];
+/// Where an end's label may go: the places of [`LABEL_PLACES`], then one
+/// line farther up or down, for an end must be labelled and crowded ends
+/// (the last points of a family of curves) would otherwise be written over
+/// each other.
+const END_PLACES: [(i32, i32); 8] = [
+    (6, -16),
+    (6, 4),
+    (-1, -16),
+    (-1, 4),
+    (6, -30),
+    (6, 18),
+    (-1, -30),
+    (-1, 18),
+];
+/// How far in pixels a marker reaches from its point, each way: the half
+/// side of the box a point label must keep out of.
+const MARKER_REACH: i32 = 5;
 /// Width in pixels of a label's character at 13 px, and a label's height.
 const LABEL_CHAR_WIDTH: i32 = 7;
 const LABEL_HEIGHT: i32 = 14;
 
+/// A box `(x, y, width, height)` in pixels.
+type LabelBox = (i32, i32, i32, i32);
+
+/// Where the label, `width` pixels wide, of the point drawn at `at` goes:
+/// its offset from the point and its box. The first of its places
+/// ([`LABEL_PLACES`], or [`END_PLACES`] for an `end` of a curve) that
+/// covers none of `placed` (markers and labels already drawn); `None` when
+/// none is free, except that an end then takes its first place.
+fn label_place(
+    at: (i32, i32),
+    width: i32,
+    end: bool,
+    placed: &[LabelBox],
+) -> Option<(i32, i32, LabelBox)> {
+    let places = if end {
+        &END_PLACES[..]
+    } else {
+        &LABEL_PLACES[..]
+    };
+    let boxed = |&(dx, dy): &(i32, i32)| {
+        let dx = if dx < 0 { -width - 6 } else { dx };
+        (dx, dy, (at.0 + dx, at.1 + dy, width, LABEL_HEIGHT))
+    };
+    places
+        .iter()
+        .map(boxed)
+        .find(|(_, _, b)| placed.iter().all(|q| !overlaps(b, q)))
+        .or_else(|| end.then(|| boxed(&places[0])))
+}
+
 /// Whether two boxes `(x, y, width, height)` overlap.
-fn overlaps(a: &(i32, i32, i32, i32), b: &(i32, i32, i32, i32)) -> bool {
+fn overlaps(a: &LabelBox, b: &LabelBox) -> bool {
     a.0 < b.0 + b.2 && b.0 < a.0 + a.2 && a.1 < b.1 + b.3 && b.1 < a.1 + a.3
 }
 
@@ -598,6 +647,37 @@ fn draw_markers<DB: DrawingBackend>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_label_keeps_off_markers_and_labels_and_only_an_end_is_forced() {
+        let at = (100, 100);
+        let width = 42;
+        // Nothing in the way: above right.
+        assert_eq!(
+            label_place(at, width, false, &[]),
+            Some((6, -16, (106, 84, 42, LABEL_HEIGHT)))
+        );
+        // Another curve's marker above right: below right.
+        let marker = (104, 86, 2 * MARKER_REACH, 2 * MARKER_REACH);
+        assert_eq!(
+            label_place(at, width, false, &[marker]).map(|(dx, dy, _)| (dx, dy)),
+            Some((6, 4))
+        );
+        // All four near places taken: a point between the ends goes
+        // unlabelled, an end goes one line farther up.
+        let near: Vec<LabelBox> = vec![(40, 84, 130, 34)];
+        assert_eq!(label_place(at, width, false, &near), None);
+        assert_eq!(
+            label_place(at, width, true, &near).map(|(dx, dy, _)| (dx, dy)),
+            Some((6, -30))
+        );
+        // Nowhere free: an end still takes its first place.
+        let everywhere: Vec<LabelBox> = vec![(0, 0, 300, 300)];
+        assert_eq!(
+            label_place(at, width, true, &everywhere).map(|(dx, dy, _)| (dx, dy)),
+            Some((6, -16))
+        );
+    }
 
     #[test]
     fn notes_wrap_at_spaces_to_the_width_and_lose_no_word() {
