@@ -13,9 +13,10 @@ use serde_json::json;
 use crate::cli::eclipse::{self, Sweep};
 use crate::cli::output::{check_dir, check_file, write_file};
 use crate::cli::progress::progress;
+use crate::cli::strategy_flags::StrategyFlags;
 use crate::config::ConfigFile;
 use crate::id::NodeId;
-use crate::lookup::{Budget, Contender, LookupConfig, StrategyName};
+use crate::lookup::{Contender, LookupConfig, StrategyName};
 use crate::plot::{draw_curves, Series};
 use crate::report::{settings_line, Report};
 use crate::sim::{
@@ -216,35 +217,10 @@ pub struct NetworkArgs {
     /// α: parallelism of query-rest, k-active and kademlia (1 to 64).
     #[arg(long)]
     pub alpha: Option<usize>,
-    /// δ: parallelism of delta (1 to 64).
-    #[arg(long)]
-    pub delta: Option<usize>,
-    /// Request budget of delta: a number, "k" (as many as k, the default)
-    /// or "none".
-    #[arg(long)]
-    pub budget: Option<Budget>,
-    /// d: number of disjoint paths of disjoint (1 to 16).
-    #[arg(long)]
-    pub paths: Option<usize>,
-    /// β of gated: how many of the closest known contacts must have
-    /// answered before it stops (1 to 255; default 20, at most k).
-    #[arg(long)]
-    pub beta: Option<usize>,
-    /// gated's hedge in milliseconds: a request unanswered this long is
-    /// suspect and the next contact is asked beside it (0 never; default
-    /// 500).
-    #[arg(long, value_name = "MS")]
-    pub hedge_ms: Option<u64>,
-    /// gated: how many answering nodes must have reported an unasked
-    /// contact for it to enter the result (1 to 255; default 1).
-    #[arg(long)]
-    pub vouches: Option<usize>,
-    /// gated: how many answering nodes must have reported a contact whose
-    /// request failed for it to enter the result all the same (0 never, the
-    /// default; 1 to 255). For lossy networks, where a failure is often a
-    /// lost datagram.
-    #[arg(long, value_name = "N")]
-    pub failed_vouches: Option<usize>,
+    /// The strategies' own parameters (δ, budget, d, β, hedge, vouches,
+    /// seeds).
+    #[command(flatten)]
+    pub params: StrategyFlags,
     /// Per-request timeout in milliseconds, 1 to 600000 (`rpc_timeout_ms`
     /// in `[lookup]`).
     #[arg(long, value_name = "MS")]
@@ -265,11 +241,6 @@ pub struct NetworkArgs {
     /// (`refresh_interval_s` in `[routing]`).
     #[arg(long, value_name = "S")]
     pub refresh_interval_s: Option<u64>,
-    /// Routing-table contacts each lookup starts from (1 to 255; default α
-    /// for query-rest and k-active, δ for delta, k for kademlia and
-    /// disjoint).
-    #[arg(long)]
-    pub seeds: Option<usize>,
     /// Datagram loss probability, 0 to 1.
     #[arg(long, value_parser = probability)]
     pub loss: Option<f64>,
@@ -551,14 +522,7 @@ impl NetworkArgs {
         let (preset_k, preset_alpha) = preset.lookup_params();
         lookup.k = self.k.or(preset_k).unwrap_or(lookup.k);
         lookup.alpha = self.alpha.or(preset_alpha).unwrap_or(lookup.alpha);
-        lookup.delta = self.delta.unwrap_or(lookup.delta);
-        lookup.budget = self.budget.unwrap_or(lookup.budget);
-        lookup.paths = self.paths.unwrap_or(lookup.paths);
-        lookup.beta = self.beta.unwrap_or(lookup.beta);
-        lookup.hedge_ms = self.hedge_ms.unwrap_or(lookup.hedge_ms);
-        lookup.vouches = self.vouches.unwrap_or(lookup.vouches);
-        lookup.failed_vouches = self.failed_vouches.unwrap_or(lookup.failed_vouches);
-        lookup.seeds = self.seeds.or(lookup.seeds);
+        self.params.apply(&mut lookup);
         lookup.rpc_timeout_ms = self.rpc_timeout_ms.unwrap_or(lookup.rpc_timeout_ms);
         lookup.round_timeout_ms = self.round_timeout_ms.unwrap_or(lookup.round_timeout_ms);
         lookup.validate()?;

@@ -7,6 +7,7 @@ pub mod hulls;
 pub mod net;
 pub mod output;
 pub mod progress;
+pub mod strategy_flags;
 pub mod stress;
 pub mod sweep;
 pub mod trace;

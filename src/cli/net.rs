@@ -14,10 +14,11 @@ use clap::Args;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
+use crate::cli::strategy_flags::StrategyFlags;
 use crate::cli::usage;
 use crate::config::ConfigFile;
 use crate::id::{from_hex, hex, NodeId};
-use crate::lookup::{Budget, LookupMode, LookupOutcome, StrategyName};
+use crate::lookup::{LookupMode, LookupOutcome, StrategyName};
 use crate::node::{BootstrapReport, Node, NodeConfig, Swarm, SwarmAddresses};
 use crate::protocol::mutable::MAX_SALT_LEN;
 
@@ -48,7 +49,8 @@ pub struct NodeArgs {
     /// kadlab.example.toml); flags override it.
     #[arg(long)]
     config: Option<PathBuf>,
-    /// Lookup strategy: delta, query-rest, k-active, kademlia or disjoint.
+    /// Lookup strategy: delta, query-rest, k-active, kademlia, disjoint or
+    /// gated.
     #[arg(long)]
     strategy: Option<StrategyName>,
     /// k: result size and bucket size (1 to 255).
@@ -57,40 +59,10 @@ pub struct NodeArgs {
     /// α: parallelism of query-rest, k-active and kademlia (1 to 64).
     #[arg(long)]
     alpha: Option<usize>,
-    /// δ: parallelism of delta (1 to 64).
-    #[arg(long)]
-    delta: Option<usize>,
-    /// Request budget of delta: a number, "k" (as many as k, the default)
-    /// or "none".
-    #[arg(long)]
-    budget: Option<Budget>,
-    /// d: number of disjoint paths of disjoint (1 to 16).
-    #[arg(long)]
-    paths: Option<usize>,
-    /// β of gated: how many of the closest known contacts must have
-    /// answered before it stops (1 to 255; default 20, at most k).
-    #[arg(long)]
-    beta: Option<usize>,
-    /// gated's hedge in milliseconds: a request unanswered this long is
-    /// suspect and the next contact is asked beside it (0 never; default
-    /// 500).
-    #[arg(long, value_name = "MS")]
-    hedge_ms: Option<u64>,
-    /// gated: how many answering nodes must have reported an unasked
-    /// contact for it to enter the result (1 to 255; default 1).
-    #[arg(long)]
-    vouches: Option<usize>,
-    /// gated: how many answering nodes must have reported a contact whose
-    /// request failed for it to enter the result all the same (0 never, the
-    /// default; 1 to 255). For lossy networks, where a failure is often a
-    /// lost datagram.
-    #[arg(long, value_name = "N")]
-    failed_vouches: Option<usize>,
-    /// Routing-table contacts a lookup starts from (1 to 255; default α for
-    /// query-rest and k-active, δ for delta, k for kademlia, disjoint and
-    /// gated).
-    #[arg(long)]
-    seeds: Option<usize>,
+    /// The strategies' own parameters (δ, budget, d, β, hedge, vouches,
+    /// seeds).
+    #[command(flatten)]
+    params: StrategyFlags,
     /// How long a query waits for its answer, in milliseconds.
     #[arg(long)]
     timeout_ms: Option<u64>,
@@ -170,14 +142,7 @@ impl NodeArgs {
         lookup.strategy = self.strategy.unwrap_or(lookup.strategy);
         lookup.k = self.k.unwrap_or(lookup.k);
         lookup.alpha = self.alpha.unwrap_or(lookup.alpha);
-        lookup.delta = self.delta.unwrap_or(lookup.delta);
-        lookup.budget = self.budget.unwrap_or(lookup.budget);
-        lookup.paths = self.paths.unwrap_or(lookup.paths);
-        lookup.beta = self.beta.unwrap_or(lookup.beta);
-        lookup.hedge_ms = self.hedge_ms.unwrap_or(lookup.hedge_ms);
-        lookup.vouches = self.vouches.unwrap_or(lookup.vouches);
-        lookup.failed_vouches = self.failed_vouches.unwrap_or(lookup.failed_vouches);
-        lookup.seeds = self.seeds.or(lookup.seeds);
+        self.params.apply(&mut lookup);
         if let Some(ms) = self.timeout_ms {
             if !(1..=600_000).contains(&ms) {
                 bail!("--timeout-ms {ms} is out of range: use 1 to 600000");
