@@ -12,7 +12,6 @@ use std::sync::Arc;
 
 use crate::contact::Contact;
 use crate::id::NodeId;
-use crate::routing::bucket::head_of;
 
 /// The ids of every node of a simulated network, by index, shared by all
 /// of their routing tables.
@@ -24,7 +23,7 @@ use crate::routing::bucket::head_of;
 #[derive(Clone, Debug, Default)]
 pub struct Directory {
     ids: Arc<[NodeId]>,
-    /// The first 8 bytes of each id ([`head_of`]), by index: what a walk
+    /// The first 8 bytes of each id ([`NodeId::head`]), by index: what a walk
     /// over a table orders contacts by. Eight heads share a cache line
     /// where about three ids do, so the random reads of a walk over a
     /// simulated table mostly hit the cache, and the ids themselves are
@@ -39,7 +38,7 @@ impl Directory {
     /// such nodes are kept by each table instead, which is correct but
     /// loses the saving.
     pub fn new(ids: Vec<NodeId>) -> Directory {
-        let heads = ids.iter().map(head_of).collect();
+        let heads = ids.iter().map(NodeId::head).collect();
         Directory {
             ids: ids.into(),
             heads,
@@ -169,10 +168,10 @@ impl Book {
     }
 
     /// The first 8 bytes of the id of the contact `slot` refers to
-    /// ([`head_of`]).
+    /// ([`NodeId::head`]).
     pub(crate) fn head(&self, slot: Slot) -> u64 {
         if slot.is_own() {
-            head_of(&self.own[(slot.0 & !OWN) as usize].id)
+            self.own[(slot.0 & !OWN) as usize].id.head()
         } else {
             // A shared slot is only ever made by `shared`, from this
             // directory.

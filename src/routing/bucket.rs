@@ -44,15 +44,6 @@ impl Stored {
     }
 }
 
-/// The first 8 bytes of `id` as a big-endian integer: the head of its
-/// distance to a target, which orders contacts without reading the rest of
-/// their ids (see [`Book::head`]).
-pub(crate) fn head_of(id: &NodeId) -> u64 {
-    let mut head = [0u8; 8];
-    head.copy_from_slice(&id.0[..8]);
-    u64::from_be_bytes(head)
-}
-
 /// A full bucket asked the driver to ping its oldest entry; the newcomer waits
 /// here for the answer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

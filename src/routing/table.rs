@@ -5,7 +5,7 @@ use std::time::Duration;
 use crate::contact::Contact;
 use crate::id::{NodeId, ID_BITS};
 use crate::routing::book::{Book, Directory, Slot};
-use crate::routing::bucket::{head_of, Entry, KBucket, PendingPing, Stored};
+use crate::routing::bucket::{Entry, KBucket, PendingPing, Stored};
 use crate::time::Time;
 
 /// Tunables of a [`RoutingTable`]. The defaults are the paper's and BEP 5's.
@@ -581,12 +581,12 @@ impl RoutingTable {
     pub fn closest(&self, target: &NodeId, n: usize) -> Vec<Contact> {
         // `n` may be "all of them" (usize::MAX); no more than the table holds.
         let mut all = Vec::with_capacity(n.min(self.len).saturating_add(self.config.k));
-        let head = head_of(target);
+        let head = target.head();
         for group in self.groups_by_distance(target) {
             all.extend(
                 self.buckets_in(group)
                     .flat_map(|b| &b.entries)
-                    .map(|e| (false, self.book.head(e.slot) ^ head, e.slot)),
+                    .map(|e| (u128::from(self.book.head(e.slot) ^ head), e.slot)),
             );
             if all.len() >= n {
                 break;
@@ -613,7 +613,7 @@ impl RoutingTable {
         // good one: the n first of it are the reply.
         let mut found = Vec::with_capacity(room.saturating_mul(2).saturating_add(self.config.k));
         let (mut good, mut questionable) = (0, 0);
-        let head = head_of(target);
+        let head = target.head();
         self.touch_nearest(target, n);
         for group in self.groups_by_distance(target) {
             let want_questionable = questionable < n;
@@ -631,7 +631,9 @@ impl RoutingTable {
                 };
                 good += usize::from(!is_questionable);
                 questionable += usize::from(is_questionable);
-                found.push((is_questionable, self.book.head(e.slot) ^ head, e.slot));
+                let rank =
+                    u128::from(is_questionable) << 64 | u128::from(self.book.head(e.slot) ^ head);
+                found.push((rank, e.slot));
             }
             if good >= n {
                 break;
@@ -669,33 +671,36 @@ impl RoutingTable {
         }
     }
 
-    /// The `n` first of `found` in rank order, as contacts. Each is
-    /// ranked by whether it is questionable (good ones first), then by the
-    /// first 64 bits of its distance to `target` (from [`Book::head`]),
-    /// then, where those tie, by the whole distance: the same order as by
+    /// The `n` first of `found` in rank order, as contacts. A candidate's
+    /// rank is whether it is questionable (good ones first) above the
+    /// first 64 bits of its distance to `target` (from [`Book::head`]);
+    /// where ranks tie, the whole distance decides: the same order as by
     /// the whole distance within each kind, reading ids from the book only
     /// for ties (forged ids near a target can share 64 bits) and for the
     /// contacts returned. `found` may be in any order.
     fn contacts_by_distance(
         &self,
-        mut found: Vec<(bool, u64, Slot)>,
+        mut found: Vec<(u128, Slot)>,
         n: usize,
         target: &NodeId,
     ) -> Vec<Contact> {
         let whole = |s: Slot| distance_key(&self.book.id(s), target);
-        let order = |a: &(bool, u64, Slot), b: &(bool, u64, Slot)| {
-            (a.0, a.1)
-                .cmp(&(b.0, b.1))
-                .then_with(|| whole(a.2).cmp(&whole(b.2)))
+        let order = |a: &(u128, Slot), b: &(u128, Slot)| {
+            a.0.cmp(&b.0).then_with(|| whole(a.1).cmp(&whole(b.1)))
         };
         if found.len() > n && n > 0 {
-            found.select_nth_unstable_by(n - 1, order);
+            found.select_nth_unstable_by_key(n - 1, |&(rank, _)| rank);
+            let cut = found[n - 1].0;
+            if found[n..].iter().any(|&(rank, _)| rank == cut) {
+                // A tie across the cut: the whole distance decides the side.
+                found.select_nth_unstable_by(n - 1, order);
+            }
         }
         found.truncate(n);
         found.sort_unstable_by(order);
         found
             .into_iter()
-            .map(|(_, _, s)| self.book.contact(s))
+            .map(|(_, s)| self.book.contact(s))
             .collect()
     }
 
