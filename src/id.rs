@@ -128,10 +128,20 @@ impl NodeId {
 
     /// XOR distance to `other`.
     pub fn distance(&self, other: &NodeId) -> Distance {
-        let mut out = [0u8; ID_LEN];
-        for (o, (a, b)) in out.iter_mut().zip(self.0.iter().zip(other.0.iter())) {
-            *o = a ^ b;
+        // As a 16-byte and a 4-byte word rather than byte by byte: lookups
+        // take a distance for every contact of every reply.
+        fn xor<const N: usize>(a: &[u8], b: &[u8], out: &mut [u8]) {
+            let (mut x, mut y) = ([0u8; N], [0u8; N]);
+            x.copy_from_slice(a);
+            y.copy_from_slice(b);
+            for (x, y) in x.iter_mut().zip(y) {
+                *x ^= y;
+            }
+            out.copy_from_slice(&x);
         }
+        let mut out = [0u8; ID_LEN];
+        xor::<16>(&self.0[..16], &other.0[..16], &mut out[..16]);
+        xor::<4>(&self.0[16..], &other.0[16..], &mut out[16..]);
         Distance(out)
     }
 
@@ -358,6 +368,8 @@ mod tests {
             let mut b = a;
             b.0[i % ID_LEN] = rand::Rng::gen(&mut rng);
             for (x, y) in [(a, b), (b, a), (a, a), (a, NodeId::random(&mut rng))] {
+                let xor: [u8; ID_LEN] = std::array::from_fn(|i| x.0[i] ^ y.0[i]);
+                assert_eq!(x.distance(&y).0, xor);
                 assert_eq!(x.cmp(&y), x.0.cmp(&y.0));
                 assert_eq!(x == y, x.0 == y.0);
                 let (dx, dy) = (x.distance(&a), y.distance(&b));
