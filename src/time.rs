@@ -47,7 +47,13 @@ impl Time {
 
     /// Time elapsed from `earlier` to `self`, zero if `earlier` is later.
     pub fn saturating_since(self, earlier: Time) -> Duration {
-        Duration::from_micros(self.0.saturating_sub(earlier.0))
+        Duration::from_micros(self.micros_since(earlier))
+    }
+
+    /// [`Time::saturating_since`] in whole microseconds, the clock's unit,
+    /// for comparisons in a hot loop.
+    pub(crate) fn micros_since(self, earlier: Time) -> u64 {
+        self.0.saturating_sub(earlier.0)
     }
 }
 
