@@ -192,22 +192,6 @@ fn slot(index: usize) -> usize {
     ID_BITS - 1 - index
 }
 
-/// An id's XOR distance to `target` as two integers: sorting by it orders
-/// as [`NodeId::distance`] does, without building 20-byte keys. Walks
-/// order by the first 64 bits of it ([`Book::head`]) and need this only
-/// for ties.
-fn distance_key(id: &NodeId, target: &NodeId) -> (u128, u32) {
-    let mut head = [0u8; 16];
-    let mut tail = [0u8; 4];
-    for (h, (a, b)) in head.iter_mut().zip(id.0[..16].iter().zip(&target.0[..16])) {
-        *h = a ^ b;
-    }
-    for (t, (a, b)) in tail.iter_mut().zip(id.0[16..].iter().zip(&target.0[16..])) {
-        *t = a ^ b;
-    }
-    (u128::from_be_bytes(head), u32::from_be_bytes(tail))
-}
-
 impl RoutingTable {
     /// An empty table for `local` that keeps its contacts itself (a UDP
     /// node's); every bucket counts as touched at `now`.
@@ -691,7 +675,7 @@ impl RoutingTable {
         n: usize,
         target: &NodeId,
     ) -> Vec<Contact> {
-        let whole = |s: Slot| distance_key(&self.book.id(s), target);
+        let whole = |s: Slot| self.book.id(s).distance(target);
         let order = |a: &(u128, Slot), b: &(u128, Slot)| {
             a.0.cmp(&b.0).then_with(|| whole(a.1).cmp(&whole(b.1)))
         };
