@@ -214,7 +214,8 @@ pub struct NetworkArgs {
     /// k: result size and bucket size (1 to 255).
     #[arg(long)]
     pub k: Option<usize>,
-    /// α: parallelism of query-rest, k-active and kademlia (1 to 64).
+    /// α: requests in flight of query-rest, k-active, kademlia and gated,
+    /// and of each path of disjoint (1 to 64).
     #[arg(long)]
     pub alpha: Option<usize>,
     /// The strategies' own parameters (δ, budget, d, β, hedge, vouches,
