@@ -144,12 +144,6 @@ impl KBucket {
         self.entries.push(entry);
     }
 
-    /// Whether an entry of this bucket may be good at `now`, given BEP 5's
-    /// `questionable_after`; `false` is certain, `true` only possible.
-    pub(crate) fn may_hold_good(&self, now: Time, questionable_after: std::time::Duration) -> bool {
-        now.saturating_since(self.newest_answer) < questionable_after
-    }
-
     /// Remember `slot` as a replacement, newest last, dropping the oldest
     /// candidate when the cache is full. A candidate already cached moves to
     /// the newest position instead of being stored twice; a contact already

@@ -151,10 +151,10 @@ pub struct RoutingTable {
 #[derive(Clone, Copy)]
 struct StateRule {
     bad_after: u8,
-    questionable_after: Duration,
-    /// `questionable_after` in nanoseconds: an entry is classified against
-    /// it with one multiplication instead of building a `Duration` (which
-    /// divides by a million) for every entry a reply walks over.
+    /// [`RoutingConfig::questionable_after`] in nanoseconds: an entry is
+    /// classified against it with one multiplication instead of building a
+    /// `Duration` (which divides by a million) for every entry a reply
+    /// walks over.
     questionable_after_ns: u128,
 }
 
@@ -162,7 +162,6 @@ impl StateRule {
     fn of(config: &RoutingConfig) -> StateRule {
         StateRule {
             bad_after: config.bad_after,
-            questionable_after: config.questionable_after,
             questionable_after_ns: config.questionable_after.as_nanos(),
         }
     }
@@ -173,13 +172,17 @@ impl StateRule {
     fn classify(self, failures: u8, answered: bool, last_seen: Time, now: Time) -> NodeState {
         if failures >= self.bad_after {
             NodeState::Bad
-        } else if answered
-            && u128::from(now.micros_since(last_seen)) * 1000 < self.questionable_after_ns
-        {
+        } else if answered && self.heard_recently(last_seen, now) {
             NodeState::Good
         } else {
             NodeState::Questionable
         }
+    }
+
+    /// Whether `last_seen` is less than `questionable_after` before `now`:
+    /// what keeps a node that answered good.
+    fn heard_recently(self, last_seen: Time, now: Time) -> bool {
+        u128::from(now.micros_since(last_seen)) * 1000 < self.questionable_after_ns
     }
 
     fn state(self, entry: &Stored, now: Time) -> NodeState {
@@ -608,8 +611,10 @@ impl RoutingTable {
         self.touch_nearest(target, n);
         for group in self.groups_by_distance(target) {
             let want_questionable = questionable < n;
+            // A bucket whose newest answer is not recent holds no good
+            // entry ([`KBucket::newest_answer`] is an upper bound).
             let worth_reading =
-                |b: &&KBucket| want_questionable || b.may_hold_good(now, rule.questionable_after);
+                |b: &&KBucket| want_questionable || rule.heard_recently(b.newest_answer, now);
             for e in self
                 .buckets_in(group)
                 .filter(worth_reading)
